@@ -1,0 +1,2 @@
+def portal_navigation(request):
+    return {}
