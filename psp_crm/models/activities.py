@@ -85,4 +85,5 @@ class Activity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.module.name} for {self.enrolment.patient.code} on {self.scheduled_start:%Y-%m-%d %H:%M}"
+        when = f"{self.scheduled_start:%Y-%m-%d %H:%M}"
+        return f"{self.module.name} for {self.enrolment.patient.code} on {when}"

@@ -99,7 +99,8 @@ class DiaryEntry(models.Model):
         indexes = [models.Index(fields=["enrolment", "-occurred_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} of {self.enrolment.patient.code} at {self.occurred_at:%Y-%m-%d %H:%M}"
+        when = f"{self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_kind_display()} of {self.enrolment.patient.code} at {when}"
 
     @property
     def summary(self) -> str:

@@ -101,7 +101,7 @@ class Enrolment(models.Model):
 
 
 class EnrolmentUserObjectPermission(UserObjectPermissionBase):
-    """Direct foreign-key guardian permission of a user on one enrolment (e.g. a covering doctor)."""
+    """Direct foreign-key guardian permission of a user on one enrolment (a covering doctor)."""
 
     content_object = models.ForeignKey(Enrolment, on_delete=models.CASCADE)
 

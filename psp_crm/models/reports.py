@@ -49,7 +49,8 @@ class Report(models.Model):
 
 def report_attachment_path(instance: ReportAttachment, filename: str) -> str:
     # Never reuse the uploaded name in the path: it may carry identifying text.
-    return f"reports/{instance.report.enrolment_id}/{timezone.now():%Y%m}/{instance.report_id}-{filename[-40:]}"
+    folder = f"reports/{instance.report.enrolment_id}/{timezone.now():%Y%m}"
+    return f"{folder}/{instance.report_id}-{filename[-40:]}"
 
 
 class ReportAttachment(models.Model):
