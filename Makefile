@@ -9,12 +9,12 @@ PIP := $(VENV)/bin/pip
 # A stamp per extra keeps a second `make run` fast: pip runs again only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || { py=$$(scripts/find-python) || exit 1; echo "Creating $(VENV) with $$py"; "$$py" -m venv $(VENV); }
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e .
+	$(PIP) install -qq --upgrade pip
+	$(PIP) install -qq -e .
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install -qq -e '.[dev]'
 	@touch $@
 
 run: $(VENV)/.installed

@@ -60,22 +60,39 @@ PROGRAM_PERMS_BY_ROLE: dict[Role, tuple[str, ...]] = {
 # --- roles ------------------------------------------------------------------------------------
 
 
+# Role → the model whose row (keyed by ``user``) makes a user play that role.
+_PROFILE_OF_ROLE: dict[Role, str] = {
+    "client": "ClientUser",
+    "doctor": "Doctor",
+    "operator": "Operator",
+    "patient": "Patient",
+    "caregiver": "Caregiver",
+}
+
+
 def roles_of(user: User) -> set[Role]:
-    """The roles a signed-in user plays, from their profiles."""
+    """The roles a signed-in user plays, from their profiles (one query)."""
     if not user.is_authenticated or not user.is_active:
         return set()
-    roles: set[Role] = set()
-    if user.is_superuser or (user.is_staff and hasattr(user, "provider_staff_profile")):
+    from . import models as m
+
+    flags = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            **{
+                f"is_{role}": Exists(getattr(m, model).objects.filter(user=OuterRef("pk")))
+                for role, model in _PROFILE_OF_ROLE.items()
+            },
+            is_provider_staff=Exists(m.ProviderStaff.objects.filter(user=OuterRef("pk"))),
+        )
+        .values(*(f"is_{role}" for role in _PROFILE_OF_ROLE), "is_provider_staff")
+        .first()
+    )
+    if flags is None:
+        return set()
+    roles: set[Role] = {role for role in _PROFILE_OF_ROLE if flags[f"is_{role}"]}
+    if user.is_superuser or (user.is_staff and flags["is_provider_staff"]):
         roles.add("provider_staff")
-    for role, attr in (
-        ("client", "client_profile"),
-        ("doctor", "doctor_profile"),
-        ("operator", "operator_profile"),
-        ("patient", "patient_profile"),
-        ("caregiver", "caregiver_profile"),
-    ):
-        if hasattr(user, attr):
-            roles.add(role)  # type: ignore[arg-type]
     return roles
 
 
@@ -107,6 +124,12 @@ def ensure_role_groups() -> dict[Role, Group]:
     ]
     groups["provider_staff"].permissions.set(wanted)
     return groups
+
+
+def role_group(role: Role) -> Group:
+    """The role group of ``role`` (its model permissions are set by ``ensure_role_groups``)."""
+    group, _ = Group.objects.get_or_create(name=ROLE_GROUPS[role])
+    return group
 
 
 def ensure_role_groups_after_migrate(**kwargs) -> None:
@@ -167,7 +190,7 @@ def grant_enrolment_perm(
 
 def grant_role_programs(user: User, role: Role, programs: Iterable[Program]) -> None:
     """Give a doctor/operator the program-level grants of their role and add them to its group."""
-    user.groups.add(ensure_role_groups()[role])
+    user.groups.add(role_group(role))
     for program in programs:
         grant_program_perms(user, program, PROGRAM_PERMS_BY_ROLE[role])
 

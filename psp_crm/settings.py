@@ -129,8 +129,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            # A file, not memory: live-server browser tests need a database both processes open.
-            "TEST": {"NAME": VAR_DIR / "test-db.sqlite3"},
+            # A file, not memory: live-server browser tests need a database both processes open;
+            # one per test process, so that two test runs on one checkout do not clobber each other.
+            "TEST": {"NAME": VAR_DIR / f"test-db-{os.getpid()}.sqlite3"},
             "OPTIONS": {"timeout": 20},
         }
     }

@@ -13,7 +13,7 @@ urlpatterns = [
     path("operator/", include("portals.operator.urls")),
 ]
 
-# handler400 = "portals.common.views.bad_request"
-# handler403 = "portals.common.views.permission_denied"
-# handler404 = "portals.common.views.page_not_found"
-# handler500 = "portals.common.views.server_error"
+handler400 = "portals.common.views.bad_request"
+handler403 = "portals.common.views.permission_denied"
+handler404 = "portals.common.views.page_not_found"
+handler500 = "portals.common.views.server_error"

@@ -48,7 +48,7 @@ def delegation_grant(
         can_send_reports=can_send_reports,
         granted_by=actor,
     )
-    caregiver.user.groups.add(access.ensure_role_groups()["caregiver"])
+    caregiver.user.groups.add(access.role_group("caregiver"))
     audit_write(
         actor=actor,
         action="grant",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import access
@@ -98,7 +99,11 @@ def enrolment_transition(
     if (
         to_status == "active"
         and not Consent.objects.filter(
-            patient=enrolment.patient, kind=Consent.Kind.PARTICIPATION, withdrawn_at__isnull=True
+            # A participation consent given for another program does not cover this one.
+            Q(enrolment=enrolment) | Q(enrolment__isnull=True),
+            patient=enrolment.patient,
+            kind=Consent.Kind.PARTICIPATION,
+            withdrawn_at__isnull=True,
         ).exists()
     ):
         raise DomainError("The patient has no active participation consent.")

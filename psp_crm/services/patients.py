@@ -40,6 +40,6 @@ def patient_register(
         first_name=first_name.strip(), last_name=last_name.strip(), user=user, **fields
     )
     if user is not None:
-        user.groups.add(access.ensure_role_groups()["patient"])
+        user.groups.add(access.role_group("patient"))
     audit_write(actor=actor, action="create", verb="patient.register", obj=patient, patient=patient)
     return patient

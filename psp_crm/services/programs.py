@@ -86,10 +86,11 @@ def provider_staff_join(*, actor: User, staff: ProviderStaff) -> None:
     """Put a provider employee in the groups that hold their provider's program grants."""
     if not actor.is_superuser:
         raise AccessDenied("Only an administrator may add provider staff.")
-    groups = access.ensure_role_groups()
     staff.user.is_staff = True
     staff.user.save(update_fields=["is_staff"])
-    staff.user.groups.add(groups["provider_staff"], access.provider_staff_group(staff.organization))
+    staff.user.groups.add(
+        access.role_group("provider_staff"), access.provider_staff_group(staff.organization)
+    )
     audit_write(actor=actor, action="grant", verb="provider_staff.join", obj=staff)
 
 
@@ -98,6 +99,5 @@ def client_user_join(*, actor: User, client: ClientUser) -> None:
     """Put a pharma user in the group that holds their company's program grants."""
     if not actor.is_superuser:
         raise AccessDenied("Only an administrator may add client users.")
-    groups = access.ensure_role_groups()
-    client.user.groups.add(groups["client"], access.client_group(client.organization))
+    client.user.groups.add(access.role_group("client"), access.client_group(client.organization))
     audit_write(actor=actor, action="grant", verb="client_user.join", obj=client)
