@@ -1,0 +1,166 @@
+"""The access matrix: every demo account × every portal page and object page.
+
+Each cell is the status a signed-in account gets (200 shown, 302 sent to a sign-in page,
+403 wrong portal, 404 an object it may not see — the same answer as one that does not exist).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from psp_crm.models import Activity, Enrolment, Patient
+
+ADMIN = "admin@curaplus.example"
+OPS = "ops@curaplus.example"
+NORTHWIND = "medical@northwind.example"
+SOUTHWIND = "medical@southwind.example"
+ROSSI = "dr.rossi@sanluca.example"
+BIANCHI = "dr.bianchi@sanluca.example"
+ANNA = "anna.conti@example.com"
+LUCA = "luca.conti@example.com"
+MARCO = "marco.ferri@example.com"
+NURSE = "nurse.verdi@curaplus.example"
+COUNSELLOR = "counsellor.neri@curaplus.example"
+DRIVER = "driver.gallo@swiftmed.example"
+ACCOUNTS = [
+    ADMIN,
+    OPS,
+    NORTHWIND,
+    SOUTHWIND,
+    ROSSI,
+    BIANCHI,
+    ANNA,
+    LUCA,
+    MARCO,
+    NURSE,
+    COUNSELLOR,
+    DRIVER,
+]
+
+STAFF = {ADMIN, OPS}
+CLIENTS = {NORTHWIND, SOUTHWIND}
+DOCTORS = {ROSSI, BIANCHI}
+PATIENT_PORTAL = {ANNA, LUCA, MARCO}
+OPERATORS = {NURSE, COUNSELLOR, DRIVER}
+
+
+def portal(members: set[str]) -> dict[str, int]:
+    """200 for the portal's members, 403 for every other signed-in account."""
+    return {email: 200 if email in members else 403 for email in ACCOUNTS}
+
+
+def objects(members: set[str], allowed: set[str]) -> dict[str, int]:
+    """Within a portal: 200 for who may see the object, 404 for the other members."""
+    cells = portal(members)
+    cells.update({email: 200 if email in allowed else 404 for email in members})
+    return cells
+
+
+def admin_site(allowed: set[str]) -> dict[str, int]:
+    """The admin site sends non-staff to its own sign-in page."""
+    return {email: 200 if email in allowed else 302 for email in ACCOUNTS}
+
+
+@pytest.fixture
+def world(demo_world):
+    anna = Patient.objects.get(user__email=ANNA)
+    marco = Patient.objects.get(user__email=MARCO)
+    anna_enrolment = Enrolment.objects.get(patient=anna, program__code="MS-ADHERE")
+    marco_enrolment = Enrolment.objects.get(patient=marco, program__code="PSO-CARE")
+    anna_infusion = Activity.objects.filter(
+        enrolment=anna_enrolment, assignee__user__email=NURSE
+    ).first()
+    anna_delivery = Activity.objects.filter(
+        enrolment=anna_enrolment, assignee__user__email=DRIVER, module__code="drug-delivery"
+    ).first()
+    return {
+        "anna_enrolment": anna_enrolment.pk,
+        "marco_enrolment": marco_enrolment.pk,
+        "anna_code": anna.code,
+        "marco_code": marco.code,
+        "anna_patient": anna.pk,
+        "anna_infusion": anna_infusion.pk,
+        "anna_delivery": anna_delivery.pk,
+    }
+
+
+MATRIX: list[tuple[str, dict[str, int]]] = [
+    ("/admin/", admin_site(STAFF)),
+    ("/admin/psp_crm/patient/{anna_patient}/change/", admin_site(STAFF)),
+    ("/client/", portal(CLIENTS)),
+    ("/client/programs/MS-ADHERE/", objects(CLIENTS, {NORTHWIND})),
+    ("/client/programs/PSO-CARE/", objects(CLIENTS, {NORTHWIND})),
+    ("/client/programs/RA-HOME/", objects(CLIENTS, {SOUTHWIND})),
+    ("/client/programs/NO-SUCH-PROGRAM/", objects(CLIENTS, set())),
+    ("/doctor/", portal(DOCTORS)),
+    ("/doctor/patients/{anna_enrolment}/", objects(DOCTORS, {ROSSI})),
+    ("/doctor/patients/{marco_enrolment}/", objects(DOCTORS, {BIANCHI})),
+    ("/doctor/patients/999999999/", objects(DOCTORS, set())),
+    ("/patient/", portal(PATIENT_PORTAL)),
+    # Only caregivers have per-patient pages; a patient's own page is /patient/.
+    ("/patient/p/{anna_code}/", {**portal({LUCA}), ANNA: 403, MARCO: 403}),
+    ("/patient/p/{marco_code}/", {**objects({LUCA}, set()), ANNA: 403, MARCO: 403}),
+    ("/operator/", portal(OPERATORS)),
+    ("/operator/activities/{anna_infusion}/", objects(OPERATORS, {NURSE, COUNSELLOR})),
+    ("/operator/activities/{anna_delivery}/", objects(OPERATORS, {NURSE, COUNSELLOR, DRIVER})),
+    ("/operator/activities/999999999/", objects(OPERATORS, set())),
+]
+
+CELLS = [
+    pytest.param(path, email, expected[email], id=f"{path}|{email.split('@')[0]}")
+    for path, expected in MATRIX
+    for email in ACCOUNTS
+]
+
+
+@pytest.mark.parametrize(("path", "email", "expected"), CELLS)
+def test_access_matrix(client, demo_user, world, path, email, expected):
+    client.force_login(demo_user(email))
+    response = client.get(path.format(**world))
+    assert response.status_code == expected, f"{email} on {path}"
+    if expected == 302:
+        assert "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(("path", "_"), MATRIX, ids=[path for path, _ in MATRIX])
+def test_anonymous_is_sent_to_sign_in(client, world, path, _):
+    response = client.get(path.format(**world))
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_client_pages_never_show_a_patient_identity(client, demo_user, world):
+    anna = Patient.objects.get(pk=world["anna_patient"])
+    client.force_login(demo_user(NORTHWIND))
+    for path in ("/client/", "/client/programs/MS-ADHERE/", "/client/programs/PSO-CARE/"):
+        html = client.get(path).content.decode()
+        for identity in (
+            anna.first_name + " " + anna.last_name,
+            anna.code,
+            anna.fiscal_code or "§",
+        ):
+            assert identity not in html, f"{identity!r} shown on {path}"
+
+
+def test_driver_sees_delivery_data_but_no_diary(client, demo_user, world):
+    enrolment = Enrolment.objects.get(pk=world["anna_enrolment"])
+    latest_note = enrolment.diary_entries.exclude(note="").order_by("-occurred_at").first()
+    client.force_login(demo_user(DRIVER))
+    html = client.get(f"/operator/activities/{world['anna_delivery']}/").content.decode()
+    assert enrolment.patient.address in html
+    assert 'data-testid="diary-entries"' not in html
+    assert latest_note is None or latest_note.note not in html
+    assert enrolment.program.pathology not in html
+
+
+def test_nurse_sees_the_clinical_context(client, demo_user, world):
+    client.force_login(demo_user(NURSE))
+    html = client.get(f"/operator/activities/{world['anna_infusion']}/").content.decode()
+    assert 'data-testid="diary-entries"' in html
+
+
+def test_doctor_list_shows_only_followed_patients(client, demo_user, world):
+    client.force_login(demo_user(ROSSI))
+    html = client.get("/doctor/").content.decode()
+    assert "Anna Conti" in html
+    assert "Marco Ferri" not in html
