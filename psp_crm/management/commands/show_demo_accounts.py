@@ -25,7 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--url", default="http://127.0.0.1:8000/")
 
     def handle(self, *args, url: str, **options) -> None:
-        users = list(User.objects.filter(is_demo=True).order_by("email"))
+        # Background operators of the crowd have no usable password: they cannot sign in.
+        users = [
+            u
+            for u in User.objects.filter(is_demo=True).order_by("email")
+            if u.has_usable_password()
+        ]
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"PSP CRM is starting on {url}"))
         if not users:
