@@ -1,3 +1,7 @@
-"""Websocket routes. The live-updates consumer arrives with the live-updates issue."""
+"""Websocket routes: one endpoint for every signed-in user."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from psp_crm.realtime.consumers import LiveConsumer
+
+websocket_urlpatterns = [path("ws/live/", LiveConsumer.as_asgi())]

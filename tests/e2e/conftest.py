@@ -42,6 +42,39 @@ def page(browser):
     context.close()
 
 
+class LiveServer:
+    """Where the browser goes: a daphne process serving HTTP and websockets (``/ws/live/``)."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        # pytest-django's autouse helper toggles these on whatever fixture is named live_server.
+        self._live_server_modified_settings = _NoSettings()
+
+
+class _NoSettings:
+    def enable(self) -> None:
+        pass
+
+    def disable(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def _asgi_server(django_db_setup, django_db_blocker):
+    from tests.asgi_servers import asgi_servers
+
+    with django_db_blocker.unblock(), asgi_servers(1) as ports:
+        yield LiveServer(ports[0])
+
+
+@pytest.fixture
+def live_server(_asgi_server, transactional_db):
+    """Overrides pytest-django's WSGI live server: the real ASGI app, websockets included.
+
+    The server is another process, so tests write through committed transactions."""
+    return _asgi_server
+
+
 @pytest.fixture
 def sign_in(live_server, page, demo_world):
     """Sign a demo account in through the real login form; returns the page."""
