@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -76,6 +79,10 @@ INSTALLED_APPS = [
     "portals.doctor",
     "portals.patient",
     "portals.operator",
+    "portals.control",
+    # Background tasks (scheduling engine): the database queue and the periodic scheduler.
+    "django_tasks_db",
+    "crontask",
 ]
 
 MIDDLEWARE = [
@@ -117,8 +124,10 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
+    # Persistent connections suit WSGI workers (set DB_CONN_MAX_AGE=60 there); under ASGI a request
+    # may run in a new thread and leave its connection open, so the default closes them.
     DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
     }
     DATABASES["default"]["TEST"] = {
         "NAME": env_str("TEST_DATABASE_NAME") or f"test_{DATABASES['default']['NAME']}"
@@ -244,18 +253,58 @@ STORAGES = {
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Tokens for the native apps, the session (with CSRF) for the browser.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "30/minute"),
+        "user": env_str("API_THROTTLE_USER", "10000/hour" if TESTING else "600/hour"),
+    },
+    "EXCEPTION_HANDLER": "psp_crm.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "PSP CRM API",
+    "DESCRIPTION": "The REST API of the patient portal's native apps (patients and caregivers).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's local files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Background tasks (django.tasks; in-process by default) -----------------------------------
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# Tasks run in-process by default (`make run`, tests); set PSP_TASKS_BACKEND=database in
+# production and run `manage.py db_worker` (several) and `manage.py crontask` (one).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend"
+        if env_str("PSP_TASKS_BACKEND", "immediate") == "database"
+        else "django.tasks.backends.immediate.ImmediateBackend"
+    }
+}
+PSP_SCHEDULING_HORIZON_DAYS = env_int("PSP_SCHEDULING_HORIZON_DAYS", 90)
 
 # --- Product settings -------------------------------------------------------------------------
 PSP_CLIENT_MIN_CELL = env_int("PSP_CLIENT_MIN_CELL", 5)  # small-cell suppression on client pages
 PSP_DEMO_PASSWORD = "demo-psp-2026"
+# Diary entries older than this many days are read-only (no more corrections).
+PSP_DIARY_EDIT_WINDOW_DAYS = env_int("PSP_DIARY_EDIT_WINDOW_DAYS", 7)
+# Report attachments: size per file, files per report, accepted types (checked on content).
+PSP_REPORT_ATTACHMENT_MAX_BYTES = env_int("PSP_REPORT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
+PSP_REPORT_ATTACHMENT_MAX_FILES = env_int("PSP_REPORT_ATTACHMENT_MAX_FILES", 5)
 
 LOGGING = {
     "version": 1,

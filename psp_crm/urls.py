@@ -3,14 +3,19 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from psp_crm.health import healthz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/client/", include("psp_crm.api_client.urls")),
     path("", include("portals.common.urls")),
     path("client/", include("portals.client.urls")),
     path("doctor/", include("portals.doctor.urls")),
     path("patient/", include("portals.patient.urls")),
     path("operator/", include("portals.operator.urls")),
+    path("control/", include("portals.control.urls")),
 ]
 
 handler400 = "portals.common.views.bad_request"
