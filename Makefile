@@ -17,10 +17,14 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install -qq -e '.[dev]'
 	@touch $@
 
+# One ASGI server (HTTP + websockets) and the periodic-task scheduler (horizon roll, nightly
+# adherence, reports); tasks themselves run in-process. Ctrl-C stops both.
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput --verbosity 0
 	$(PY) manage.py seed_demo
 	$(PY) manage.py show_demo_accounts --url http://127.0.0.1:$(PORT)/
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py crontask --verbosity 0 > var/crontask.log 2>&1 & \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 seed: $(VENV)/.installed

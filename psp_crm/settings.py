@@ -282,7 +282,10 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc from drf-spectacular-sidecar's local files: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "DiaryKindEnum": "psp_crm.models.diary.DiaryEntry.Kind",
+        "ReportKindEnum": "psp_crm.models.reports.Report.Kind",
+    },
 }
 
 # --- Background tasks (django.tasks; in-process by default) -----------------------------------
@@ -299,6 +302,9 @@ PSP_SCHEDULING_HORIZON_DAYS = env_int("PSP_SCHEDULING_HORIZON_DAYS", 90)
 
 # --- Product settings -------------------------------------------------------------------------
 PSP_CLIENT_MIN_CELL = env_int("PSP_CLIENT_MIN_CELL", 5)  # small-cell suppression on client pages
+# Adherence analytics (docs/analytics.md): defaults a program's analytics settings can override.
+PSP_ANALYTICS_DAYS_PER_DELIVERY = env_int("PSP_ANALYTICS_DAYS_PER_DELIVERY", 28)
+PSP_ANALYTICS_ALLOWED_GAP_DAYS = env_int("PSP_ANALYTICS_ALLOWED_GAP_DAYS", 60)
 PSP_DEMO_PASSWORD = "demo-psp-2026"
 # Diary entries older than this many days are read-only (no more corrections).
 PSP_DIARY_EDIT_WINDOW_DAYS = env_int("PSP_DIARY_EDIT_WINDOW_DAYS", 7)

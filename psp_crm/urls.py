@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("api/v1/", include("psp_crm.api.urls")),
     path("api/v1/client/", include("psp_crm.api_client.urls")),
     path("", include("portals.common.urls")),
     path("client/", include("portals.client.urls")),

@@ -101,9 +101,11 @@ MATRIX: list[tuple[str, dict[str, int]]] = [
     ("/patient/p/{anna_code}/", {**portal({LUCA}), ANNA: 403, MARCO: 403}),
     ("/patient/p/{marco_code}/", {**objects({LUCA}, set()), ANNA: 403, MARCO: 403}),
     ("/operator/", portal(OPERATORS)),
-    ("/operator/activities/{anna_infusion}/", objects(OPERATORS, {NURSE, COUNSELLOR})),
-    ("/operator/activities/{anna_delivery}/", objects(OPERATORS, {NURSE, COUNSELLOR, DRIVER})),
+    # An operator opens only her own work; another operator's activity is a 404.
+    ("/operator/activities/{anna_infusion}/", objects(OPERATORS, {NURSE})),
+    ("/operator/activities/{anna_delivery}/", objects(OPERATORS, {DRIVER})),
     ("/operator/activities/999999999/", objects(OPERATORS, set())),
+    ("/control/", portal(STAFF)),
 ]
 
 CELLS = [

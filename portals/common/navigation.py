@@ -57,6 +57,13 @@ PORTALS: tuple[Portal, ...] = (
         frozenset({"operator"}),
     ),
     Portal(
+        "control",
+        _("Control room"),
+        _("Every activity of your programs: unassigned, overdue and at risk."),
+        "control:home",
+        frozenset({"provider_staff"}),
+    ),
+    Portal(
         "admin",
         _("Administration"),
         _("Programs, people, pathways and the audit log (provider staff)."),

@@ -1,18 +1,54 @@
-"""Doctor portal: the patients a doctor follows and each patient's record."""
+"""Doctor portal: the patients a doctor follows, each patient's record, reports and referrals."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portals.common.views import PortalView
-from psp_crm.selectors.enrolments import doctor_patient_rows, enrolment_for, enrolment_record
+from psp_crm.errors import NotFound
+from psp_crm.selectors.diary import diary_page, measurement_series
+from psp_crm.selectors.enrolments import (
+    doctor_notes,
+    doctor_patient_rows,
+    enrolment_for,
+    enrolment_record,
+    with_adherence,
+)
 from psp_crm.selectors.pagination import page_of
 from psp_crm.selectors.programs import doctor_programs
+from psp_crm.selectors.reports import (
+    attachment_for,
+    receipts_of,
+    report_for,
+    report_thread,
+    reports_inbox,
+)
 from psp_crm.services.audit import audit_patient_read
+from psp_crm.services.enrolments import enrolment_refer
+from psp_crm.services.notes import note_add
+from psp_crm.services.patients import patient_register
+from psp_crm.services.reports import report_mark_read, report_reply
 
-from .forms import PatientSearchForm
+from .charts import series_svg
+from .forms import NoteForm, PatientSearchForm, ReferralForm, ReplyForm
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            for message in errors:
+                form.add_error(field if field in form.fields else None, message)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
 
 
 class DoctorView(PortalView):
@@ -23,10 +59,10 @@ class DoctorView(PortalView):
 
 
 class HomeView(DoctorView):
-    """The followed patients, searchable by name or code and filterable by program."""
+    """The followed patients with a 30-day adherence indicator, last entry and unread reports."""
 
     template_name = "portals/doctor/home.html"
-    page_title = _("My patients")
+    page_title = gettext_lazy("My patients")
 
     def get_template_names(self) -> list[str]:
         if getattr(self.request, "htmx", False):
@@ -37,26 +73,40 @@ class HomeView(DoctorView):
         context = super().get_context_data(**kwargs)
         actor = self.request.user
         form = PatientSearchForm(self.request.GET or None, programs=doctor_programs(actor=actor))
-        filters = form.cleaned_data if form.is_valid() else {}
+        valid = form.is_valid()
+        filters = form.cleaned_data if valid else {}
         rows = doctor_patient_rows(
-            actor=actor, q=filters.get("q") or None, program=filters.get("program") or None
+            actor=actor,
+            q=filters.get("q") or None,
+            program=filters.get("program") or None,
+            below=form.threshold() if valid else None,
+            unread=bool(filters.get("unread")),
         )
         context["form"] = form
-        context["page_obj"] = page_of(rows, page=self.request.GET.get("page"))
-        context["searching"] = bool(filters.get("q") or filters.get("program"))
+        page = page_of(rows, page=self.request.GET.get("page"))
+        page.object_list = with_adherence(list(page.object_list))
+        context["page_obj"] = page
+        context["searching"] = any(filters.get(k) for k in ("q", "program", "below", "unread"))
         return context
 
 
-class PatientView(DoctorView):
-    """One followed patient: identity, therapy, diary, activities and reports (read audited)."""
+class PatientMixin:
+    """Resolve the followed enrolment of the URL (absent or not followed: the same 404)."""
+
+    def get_enrolment(self):
+        return enrolment_for(
+            actor=self.request.user, role="doctor", enrolment_id=self.kwargs["enrolment_id"]
+        )
+
+
+class PatientView(PatientMixin, DoctorView):
+    """One followed patient: identity, therapy, diary, charts, activities, reports, notes."""
 
     template_name = "portals/doctor/patient.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         actor = self.request.user
-        enrolment = enrolment_for(
-            actor=actor, role="doctor", enrolment_id=self.kwargs["enrolment_id"]
-        )
+        enrolment = self.get_enrolment()
         audit_patient_read(
             actor=actor,
             patient=enrolment.patient,
@@ -65,10 +115,164 @@ class PatientView(DoctorView):
             request=self.request,
         )
         record = enrolment_record(actor=actor, role="doctor", enrolment=enrolment)
+        series = measurement_series(actor=actor, role="doctor", enrolment=enrolment)
+        reports = reports_inbox(actor=actor, role="doctor", enrolment=enrolment)
+        kwargs.setdefault("note_form", NoteForm())
         return super().get_context_data(
             record=record,
             enrolment=enrolment,
             patient=enrolment.patient,
+            timeline=diary_page(
+                actor=actor,
+                role="doctor",
+                enrolment=enrolment,
+                page=self.request.GET.get("page"),
+                per_page=20,
+            ),
+            charts=[(s, series_svg(s)) for s in series],
+            reports=list(reports[:20]),
+            notes=doctor_notes(actor=actor, enrolment=enrolment),
             page_title=enrolment.patient.full_name,
             **kwargs,
         )
+
+
+class NotesView(PatientMixin, DoctorView):
+    """Add a private note (POST only; the page shows them)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        enrolment = self.get_enrolment()
+        form = NoteForm(request.POST)
+        if form.is_valid():
+            try:
+                note_add(actor=request.user, enrolment=enrolment, body=form.cleaned_data["body"])
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("Note saved. Only you can read it."))
+        else:
+            messages.error(request, _("Write the note first."))
+        return HttpResponseRedirect(reverse("doctor:patient", args=[enrolment.pk]) + "#notes")
+
+
+class ReportView(PatientMixin, DoctorView):
+    """One report of a followed patient: opening it marks it read; the doctor replies here."""
+
+    template_name = "portals/doctor/report.html"
+    page_title = gettext_lazy("Report")
+
+    def get_report(self, enrolment):
+        report = report_for(actor=self.request.user, role="doctor", report_id=self.kwargs["pk"])
+        if report.enrolment_id != enrolment.pk:
+            raise NotFound(_("No such report."))
+        return report
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        actor = self.request.user
+        enrolment = self.get_enrolment()
+        report = self.get_report(enrolment)
+        report_mark_read(actor=actor, report=report)
+        kwargs.setdefault("form", ReplyForm())
+        return super().get_context_data(
+            enrolment=enrolment,
+            patient=enrolment.patient,
+            report=report,
+            thread=report_thread(actor=actor, role="doctor", report=report),
+            receipts=receipts_of(report),
+            can_reply=report.kind in ("patient_to_doctor", "visit", "adherence"),
+            **kwargs,
+        )
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        enrolment = self.get_enrolment()
+        report = self.get_report(enrolment)
+        form = ReplyForm(request.POST)
+        if form.is_valid():
+            try:
+                report_reply(actor=request.user, report=report, body=form.cleaned_data["body"])
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, _("Your reply was sent."))
+                return HttpResponseRedirect(
+                    reverse("doctor:report", args=[enrolment.pk, report.pk])
+                )
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class AttachmentView(DoctorView):
+    """Serve a report attachment of a followed patient after the permission check."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        attachment = attachment_for(actor=request.user, role="doctor", attachment_id=kwargs["pk"])
+        audit_patient_read(
+            actor=request.user,
+            patient=attachment.report.enrolment.patient,
+            portal="doctor",
+            obj=attachment,
+            request=request,
+        )
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=attachment.content_type == "application/pdf",
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+        return response
+
+
+class ReferView(DoctorView):
+    """Refer a new patient to a program; the enrolment waits for the consent staff record."""
+
+    template_name = "portals/doctor/refer.html"
+    page_title = gettext_lazy("Refer a patient")
+
+    def get_form(self, data=None) -> ReferralForm:
+        self.programs = list(doctor_programs(actor=self.request.user).filter(status="active"))
+        return ReferralForm(data, programs=self.programs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("form", self.get_form())
+        return super().get_context_data(**kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        form = self.get_form(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            program = next(p for p in self.programs if p.code == data["program"])
+            fields = {
+                k: data[k] for k in ("birth_date", "sex", "phone", "email", "city") if data.get(k)
+            }
+            try:
+                with transaction.atomic():
+                    patient = patient_register(
+                        actor=request.user,
+                        first_name=data["first_name"],
+                        last_name=data["last_name"],
+                        **fields,
+                    )
+                    enrolment = enrolment_refer(
+                        actor=request.user,
+                        patient=patient,
+                        program=program,
+                        dose=data["dose"],
+                        frequency=data["frequency"],
+                    )
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "%(name)s was referred to %(program)s. The program's team will collect "
+                        "the consent before the enrolment becomes active."
+                    )
+                    % {"name": patient.full_name, "program": program.name},
+                )
+                return HttpResponseRedirect(reverse("doctor:patient", args=[enrolment.pk]))
+        return self.render_to_response(self.get_context_data(form=form), status=400)

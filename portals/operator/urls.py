@@ -8,4 +8,12 @@ app_name = "operator"
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("activities/<int:activity_id>/", views.ActivityView.as_view(), name="activity"),
+    path("activities/<int:activity_id>/complete/", views.CompleteView.as_view(), name="complete"),
+    path(
+        "activities/<int:activity_id>/reschedule/",
+        views.RescheduleView.as_view(),
+        name="reschedule",
+    ),
+    path("activities/<int:activity_id>/cancel/", views.CancelView.as_view(), name="cancel"),
+    path("activities/<int:activity_id>/no-show/", views.NoShowView.as_view(), name="no_show"),
 ]

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from ..models import (
     CarePathwayStep,
+    EnrolmentSchedule,
+    Operator,
+    OperatorAbsence,
     Organization,
     Product,
     Program,
     ProgramTemplate,
     ServiceModule,
 )
+from ..scheduling.rules import pathway_cycles
+from ..services.activities import absence_record
+from ..services.pathways import program_clone, template_clone
 from ..services.programs import program_create
-from .base import ScopedAdmin, ScopedTabularInline, adopt, staff_organization_id
+from .base import (
+    ReadOnlyAdminMixin,
+    ScopedAdmin,
+    ScopedTabularInline,
+    adopt,
+    staff_organization_id,
+)
 
 
 @admin.register(Organization)
@@ -42,8 +57,27 @@ class ServiceModuleAdmin(ScopedAdmin):
     search_fields = ("code", "name")
 
 
+class StepFormSet(forms.BaseInlineFormSet):
+    """Each step is validated by the model (RRULE, self-anchor, window); the formset adds the
+    check that needs every row at once: anchors must not form a cycle."""
+
+    def clean(self) -> None:
+        super().clean()
+        edges = []
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
+                continue
+            instance = form.instance
+            anchor = form.cleaned_data.get("anchor_step")
+            key = instance.pk or id(form)
+            edges.append((key, anchor.pk if anchor is not None else None))
+        if pathway_cycles(edges):
+            raise ValidationError(_("These anchors form a cycle: a step would wait for itself."))
+
+
 class StepInline(ScopedTabularInline):
     model = CarePathwayStep
+    formset = StepFormSet
     fields = (
         "position",
         "name",
@@ -53,8 +87,17 @@ class StepInline(ScopedTabularInline):
         "offset_days",
         "rrule",
         "occurrence_limit",
+        "end_after_days",
+        "risk_profiles",
         "performer_role",
         "partner",
+        "required_skills",
+        "window_start",
+        "window_end",
+        "duration_minutes",
+        "reschedule_policy",
+        "reschedule_after_days",
+        "max_reschedules",
         "on_request",
     )
     raw_id_fields = ("anchor_step",)
@@ -76,6 +119,16 @@ class ProgramTemplateAdmin(ScopedAdmin):
     search_fields = ("name", "pathology")
     filter_horizontal = ("modules",)
     inlines = (TemplateStepInline,)
+    actions = ("clone_templates",)
+
+    @admin.action(description=_("Clone the selected templates (with their pathway)"))
+    def clone_templates(self, request, queryset):
+        self.run_service(
+            request,
+            queryset,
+            lambda t: template_clone(actor=request.user, template=t, name=f"{t.name} (copy)"),
+            done_message=_("%(n)d template(s) cloned."),
+        )
 
 
 @admin.register(Program)
@@ -89,6 +142,7 @@ class ProgramAdmin(ScopedAdmin):
     date_hierarchy = "start_date"
     autocomplete_fields = ("products", "template")
     inlines = (ProgramStepInline,)
+    actions = ("replicate_programs",)
     fieldsets = (
         (None, {"fields": ("code", "name", "pathology", "status", "template", "products")}),
         ("Parties", {"fields": ("sponsor", "provider")}),
@@ -105,6 +159,18 @@ class ProgramAdmin(ScopedAdmin):
             },
         ),
     )
+
+    @admin.action(description=_("Replicate the selected programs (a copy in design)"))
+    def replicate_programs(self, request, queryset):
+        def replicate(program: Program) -> Program:
+            code, n = f"{program.code}-COPY"[:30], 2
+            while Program.objects.filter(code=code).exists():
+                code, n = f"{program.code}-COPY{n}"[:30], n + 1
+            return program_clone(actor=request.user, program=program, code=code)
+
+        self.run_service(
+            request, queryset, replicate, done_message=_("%(n)d program(s) replicated.")
+        )
 
     def get_readonly_fields(self, request, obj=None):
         # Grants hang off sponsor and provider: moving a program would leave them behind.
@@ -146,3 +212,49 @@ class ProgramAdmin(ScopedAdmin):
             **extra,
         )
         adopt(obj, program)
+
+
+@admin.register(OperatorAbsence)
+class OperatorAbsenceAdmin(ScopedAdmin):
+    """Absences are recorded through the service, which reassigns the operator's activities."""
+
+    scope = "custom"
+    list_display = ("operator", "starts_on", "ends_on", "reason", "created_by")
+    list_select_related = ("operator__user", "created_by")
+    date_hierarchy = "starts_on"
+    autocomplete_fields = ("operator",)
+    fields = ("operator", "starts_on", "ends_on", "reason")
+
+    def restrict(self, queryset, user):
+        return queryset.filter(operator__organization_id=staff_organization_id(user))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "operator" and not request.user.is_superuser:
+            kwargs["queryset"] = Operator.objects.filter(
+                organization_id=staff_organization_id(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        absence = absence_record(
+            actor=request.user,
+            operator=data["operator"],
+            starts_on=data["starts_on"],
+            ends_on=data["ends_on"],
+            reason=data.get("reason", ""),
+        )
+        adopt(obj, absence)
+
+
+@admin.register(EnrolmentSchedule)
+class EnrolmentScheduleAdmin(ReadOnlyAdminMixin, ScopedAdmin):
+    """The engine's memory per enrolment (therapy cycle, horizon reached): read only."""
+
+    scope = "enrolment"
+    list_display = ("enrolment", "therapy_cycle", "materialized_until")
+    list_select_related = ("enrolment__patient", "enrolment__program")
+    search_fields = ("enrolment__patient__code",)

@@ -1,6 +1,7 @@
 """The shared CRM model: every portal, the API and the engines use these."""
 
 from .activities import Activity
+from .analytics import AdherenceSnapshot, ProgramAnalyticsSettings, RiskModelVersion
 from .audit import AuditEvent
 from .devices import Device, DeviceEvent
 from .diary import DiaryEntry
@@ -12,6 +13,7 @@ from .enrolments import (
     EnrolmentUserObjectPermission,
 )
 from .interactions import Case, Interaction
+from .notes import DoctorNote
 from .organizations import Organization, Product
 from .people import (
     Caregiver,
@@ -33,9 +35,11 @@ from .programs import (
 )
 from .reports import Report, ReportAttachment, ReportReceipt
 from .safety import AdverseEvent
+from .scheduling import EnrolmentSchedule, OperatorAbsence
 
 __all__ = [
     "Activity",
+    "AdherenceSnapshot",
     "AdverseEvent",
     "AuditEvent",
     "BadgeAward",
@@ -49,17 +53,21 @@ __all__ = [
     "DeviceEvent",
     "DiaryEntry",
     "Doctor",
+    "DoctorNote",
     "Enrolment",
     "EnrolmentGroupObjectPermission",
+    "EnrolmentSchedule",
     "EnrolmentUserObjectPermission",
     "Interaction",
     "Notification",
     "Operator",
+    "OperatorAbsence",
     "Organization",
     "Patient",
     "PointsAward",
     "Product",
     "Program",
+    "ProgramAnalyticsSettings",
     "ProgramGroupObjectPermission",
     "ProgramTemplate",
     "ProgramUserObjectPermission",
@@ -67,6 +75,7 @@ __all__ = [
     "Report",
     "ReportAttachment",
     "ReportReceipt",
+    "RiskModelVersion",
     "ServiceModule",
     "User",
 ]

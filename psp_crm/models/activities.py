@@ -25,6 +25,15 @@ class Activity(models.Model):
 
     OPEN_STATUSES = ("planned", "confirmed")
 
+    class CancelCause(models.TextChoices):
+        """Why the engine or a person closed an activity; re-planning acts on its own causes."""
+
+        NONE = "", _("—")
+        ENROLMENT = "enrolment", _("Enrolment suspended or withdrawn")
+        THERAPY = "therapy", _("Therapy changed")
+        LINKED = "linked", _("The activity it belongs to did not take place")
+        MANUAL = "manual", _("Cancelled by staff or operator")
+
     enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="activities")
     step = models.ForeignKey(
         CarePathwayStep, on_delete=models.SET_NULL, null=True, blank=True, related_name="activities"
@@ -34,6 +43,27 @@ class Activity(models.Model):
         _("occurrence"),
         default=0,
         help_text=_("Index within the step's recurrence; 0 for ad-hoc work"),
+    )
+    cycle = models.PositiveSmallIntegerField(
+        _("therapy cycle"),
+        default=0,
+        help_text=_("Bumped by a therapy change: occurrences are counted again from 1"),
+    )
+    attempt = models.PositiveSmallIntegerField(
+        _("attempt"),
+        default=0,
+        help_text=_("0 for the planned occurrence, 1, 2… for its reschedules"),
+    )
+    rescheduled_from = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rescheduled_to",
+        help_text=_("The missed, cancelled or moved activity this one replaces"),
+    )
+    cancel_cause = models.CharField(
+        _("cancel cause"), max_length=12, choices=CancelCause.choices, blank=True
     )
     assignee = models.ForeignKey(
         Operator, on_delete=models.SET_NULL, null=True, blank=True, related_name="activities"
@@ -73,7 +103,7 @@ class Activity(models.Model):
             ),
             # The scheduling engine may run twice or concurrently: one row per step occurrence.
             models.UniqueConstraint(
-                fields=["enrolment", "step", "occurrence"],
+                fields=["enrolment", "step", "cycle", "occurrence", "attempt"],
                 condition=Q(step__isnull=False),
                 name="one_activity_per_step_occurrence",
             ),
@@ -82,8 +112,18 @@ class Activity(models.Model):
             models.Index(fields=["assignee", "scheduled_start"]),
             models.Index(fields=["enrolment", "scheduled_start"]),
             models.Index(fields=["status", "scheduled_start"]),
+            # The control room's unassigned queue.
+            models.Index(
+                fields=["scheduled_start"],
+                condition=Q(assignee__isnull=True, status__in=("planned", "confirmed")),
+                name="activity_unassigned_open",
+            ),
         ]
 
     def __str__(self) -> str:
         when = f"{self.scheduled_start:%Y-%m-%d %H:%M}"
         return f"{self.module.name} for {self.enrolment.patient.code} on {when}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES

@@ -10,6 +10,33 @@ from django.utils.translation import gettext_lazy as _
 from .enrolments import Enrolment
 from .people import User
 
+# Symptom types a patient picks from, per pathology (``Program.pathology``); "other" always exists.
+SYMPTOMS_BY_PATHOLOGY: dict[str, tuple[str, ...]] = {
+    "multiple sclerosis": (
+        "fatigue",
+        "tingling",
+        "numbness",
+        "blurred vision",
+        "muscle spasms",
+        "dizziness",
+        "headache",
+    ),
+    "psoriasis": ("itching", "skin plaques", "scaling", "joint pain", "injection-site redness"),
+    "rheumatoid arthritis": (
+        "joint pain",
+        "morning stiffness",
+        "swollen joints",
+        "fatigue",
+        "nausea",
+    ),
+}
+GENERIC_SYMPTOMS: tuple[str, ...] = ("fatigue", "headache", "nausea", "pain", "fever")
+
+
+def symptoms_for_pathology(pathology: str) -> tuple[str, ...]:
+    """The symptom list of a pathology (a generic list for others), always ending with "other"."""
+    return (*SYMPTOMS_BY_PATHOLOGY.get(pathology.strip().lower(), GENERIC_SYMPTOMS), "other")
+
 
 class DiaryEntry(models.Model):
     """One diary record written by the patient, a caregiver, a nurse or a device."""
@@ -80,6 +107,7 @@ class DiaryEntry(models.Model):
         related_name="superseded_by",
         help_text=_("The earlier version this entry corrects"),
     )
+    correction_reason = models.CharField(_("reason of the correction"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["-occurred_at"]

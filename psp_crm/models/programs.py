@@ -140,6 +140,11 @@ class CarePathwayStep(models.Model):
         THERAPY_START = "therapy_start", _("Therapy start")
         STEP = "step", _("Another step")
 
+    class ReschedulePolicy(models.TextChoices):
+        NONE = "none", _("Do not reschedule")
+        NEXT_DAY = "next_day", _("Next working day, same time")
+        AFTER_DAYS = "after_days", _("After N days, same time")
+
     program = models.ForeignKey(
         Program, on_delete=models.CASCADE, null=True, blank=True, related_name="pathway_steps"
     )
@@ -188,6 +193,22 @@ class CarePathwayStep(models.Model):
     )
     on_request = models.BooleanField(_("on request only"), default=False)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    required_skills = models.JSONField(
+        _("required skills"),
+        default=list,
+        blank=True,
+        help_text=_("The performer must have every one of these skills"),
+    )
+    reschedule_policy = models.CharField(
+        _("when missed or cancelled"),
+        max_length=12,
+        choices=ReschedulePolicy.choices,
+        default=ReschedulePolicy.NONE,
+    )
+    reschedule_after_days = models.PositiveSmallIntegerField(
+        _("reschedule after (days)"), default=1
+    )
+    max_reschedules = models.PositiveSmallIntegerField(_("at most N reschedules"), default=2)
 
     class Meta:
         ordering = ["position", "id"]
@@ -201,6 +222,12 @@ class CarePathwayStep(models.Model):
                 condition=~Q(anchor="step") | Q(anchor_step__isnull=False),
                 name="step_anchor_needs_anchor_step",
             ),
+            models.CheckConstraint(
+                condition=Q(window_start__isnull=True)
+                | Q(window_end__isnull=True)
+                | Q(window_end__gt=models.F("window_start")),
+                name="step_window_ordered",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -208,11 +235,9 @@ class CarePathwayStep(models.Model):
         return f"{owner}: {self.name or self.module.name}"
 
     def clean(self) -> None:
-        if (
-            self.anchor == self.Anchor.STEP
-            and self.anchor_step_id
-            and self.anchor_step_id == self.pk
-        ):
-            raise ValidationError({"anchor_step": _("A step cannot be anchored on itself.")})
-        if self.anchor == self.Anchor.STEP and not self.anchor_step_id:
-            raise ValidationError({"anchor_step": _("Choose the step this one is anchored on.")})
+        # The rules live with the scheduling engine (RRULE parsing, anchors, windows).
+        from ..scheduling.rules import step_errors
+
+        errors = step_errors(self)
+        if errors:
+            raise ValidationError(errors)

@@ -106,3 +106,48 @@ def patient_dashboard(
         diary_entries=list(diary[:DIARY_LIMIT]),
         reports=list(reports[:REPORT_LIMIT]),
     )
+
+
+# --- the diary's and the delegations' reads for the patient portal and the API ---------------
+
+
+def writable_enrolments(*, actor: User, role: Role, patient: Patient) -> QuerySet[Enrolment]:
+    """The patient's visible enrolments that accept diary entries and reports."""
+    from ..services.diary import DIARY_STATUSES
+
+    return (
+        access.enrolments_for(actor, role=role)
+        .filter(patient=patient, status__in=DIARY_STATUSES)
+        .select_related("program", "product")
+        .order_by("program__name", "pk")
+    )
+
+
+def delegations_of(*, actor: User, patient: Patient) -> QuerySet[Delegation]:
+    """The patient's open (not revoked) delegations, for who may manage them."""
+    if not access.can_manage_delegations(actor, patient):
+        raise NotFound(_("No such patient."))
+    return (
+        Delegation.objects.filter(patient=patient, revoked_at__isnull=True)
+        .select_related("caregiver__user")
+        .order_by("valid_from", "pk")
+    )
+
+
+def delegation_for(*, actor: User, patient: Patient, delegation_id: int) -> Delegation:
+    """One open delegation of the patient that the actor manages; otherwise the same 404."""
+    delegation = delegations_of(actor=actor, patient=patient).filter(pk=delegation_id).first()
+    if delegation is None:
+        raise NotFound(_("No such delegation."))
+    return delegation
+
+
+def caregiver_by_email(*, email: str):
+    """The caregiver account with this e-mail, if there is one (to grant a delegation)."""
+    from ..models import Caregiver
+
+    return (
+        Caregiver.objects.filter(user__email__iexact=email.strip(), user__is_active=True)
+        .select_related("user")
+        .first()
+    )

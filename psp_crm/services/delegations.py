@@ -79,3 +79,50 @@ def delegation_revoke(*, actor: User, delegation: Delegation) -> Delegation:
     )
     _emit("delegation.revoked", delegation)
     return delegation
+
+
+@transaction.atomic
+def delegation_change(
+    *,
+    actor: User,
+    delegation: Delegation,
+    can_log_diary: bool,
+    can_send_reports: bool,
+    relationship: str | None = None,
+    valid_until=None,
+) -> Delegation:
+    """Limit or widen what a caregiver may do (view only, log the diary, send reports)."""
+    delegation = Delegation.objects.select_for_update().get(pk=delegation.pk)
+    if not access.can_manage_delegations(actor, delegation.patient):
+        raise AccessDenied("Only the patient or provider staff may change a delegation.")
+    if delegation.revoked_at is not None:
+        raise DomainError("This delegation was revoked; grant a new one instead.")
+    if valid_until is not None and valid_until <= timezone.now():
+        raise DomainError({"valid_until": "The end of the delegation must be in the future."})
+    before = {
+        "can_log_diary": delegation.can_log_diary,
+        "can_send_reports": delegation.can_send_reports,
+    }
+    delegation.can_log_diary = can_log_diary
+    delegation.can_send_reports = can_send_reports
+    fields = ["can_log_diary", "can_send_reports"]
+    if relationship is not None:
+        delegation.relationship = relationship.strip()[:50]
+        fields.append("relationship")
+    if valid_until is not None:
+        delegation.valid_until = valid_until
+        fields.append("valid_until")
+    delegation.save(update_fields=fields)
+    audit_write(
+        actor=actor,
+        action="update",
+        verb="delegation.change",
+        obj=delegation,
+        patient=delegation.patient,
+        detail={
+            "before": before,
+            "after": {"can_log_diary": can_log_diary, "can_send_reports": can_send_reports},
+        },
+    )
+    _emit("delegation.changed", delegation)
+    return delegation

@@ -127,6 +127,17 @@ def enrolment_transition(
         detail={"from": previous, "to": to_status, "reason": reason},
     )
     _emit(f"enrolment.{to_status}", enrolment)
+    # Scheduling engine (issue 3): closing cancels future activities with the reason; activating
+    # (or reactivating) materializes the pathway over the rolling horizon after commit.
+    from ..scheduling.hooks import after_transition
+
+    after_transition(
+        enrolment=enrolment,
+        previous=previous,
+        to_status=to_status,
+        reason=reason,
+        today=max(today, timezone.localdate()),
+    )
     return enrolment
 
 

@@ -1,4 +1,4 @@
-// Live updates: one websocket per page to /ws/live/. The server decides which streams this user
+// Live updates: one websocket per page to /ws/live/ (data-live-debounce="ms" lengthens the wait). The server decides which streams this user
 // follows; each event carries an id and a verb only. Elements marked data-live-on="diary. report."
 // (and an id) are re-fetched from the same, permission-checked page when a matching verb arrives.
 // After a drop the socket reconnects with backoff and resumes from the last event it saw; when
@@ -48,8 +48,13 @@
   }
 
   function schedule(targets) {
-    targets.forEach(function (el) { pending.add(el); });
-    if (!timer) { timer = setTimeout(refresh, 250); } // debounce bursts into one fetch
+    // Debounce bursts into one fetch; heavy aggregate pages ask for a longer wait.
+    var wait = 250;
+    targets.forEach(function (el) {
+      pending.add(el);
+      wait = Math.max(wait, parseInt(el.dataset.liveDebounce || "250", 10) || 250);
+    });
+    if (!timer) { timer = setTimeout(refresh, wait); }
   }
 
   function onEvent(message) {

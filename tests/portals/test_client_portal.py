@@ -104,3 +104,50 @@ def test_client_page_query_count_is_constant(signed_in, email, django_assert_max
     client = signed_in(email)
     with django_assert_max_num_queries(12):
         client.get("/client/")
+
+
+# --- the dashboard, CSV and printable report ------------------------------------------------
+
+
+def test_program_page_has_every_dashboard_block_with_chart_and_table(signed_in):
+    html = signed_in(NORTHWIND).get("/client/programs/MS-ADHERE/").content.decode()
+    for key in ("funnel", "new_enrolments", "pdc_distribution", "pdc_trend", "services"):
+        assert f'data-testid="chart-{key}"' in html
+        assert f'data-testid="table-{key}"' in html
+    for key in ("on_time", "adverse_events", "regions"):
+        assert f'data-testid="table-{key}"' in html
+    assert 'data-testid="pdc-share"' in html
+    assert '<script type="text/javascript">' not in html  # pygal's script is stripped
+    _no_patient_identity(html)
+
+
+def test_csv_export_is_an_attachment_of_suppressed_cells(signed_in):
+    response = signed_in(NORTHWIND).get("/client/programs/MS-ADHERE/export.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    body = response.content.decode()
+    assert body.startswith("program,table,row,column,value")
+    assert "MS-ADHERE,pdc_distribution," in body
+    _no_patient_identity(body)
+
+
+def test_printable_report_renders(signed_in):
+    response = signed_in(NORTHWIND).get("/client/programs/PSO-CARE/report/")
+    assert response.status_code == 200
+    assert 'data-testid="report-title"' in response.content.decode()
+
+
+def test_contract_volumes_are_compared(signed_in):
+    from psp_crm.models import Program, ProgramAnalyticsSettings
+
+    program = Program.objects.get(code="MS-ADHERE")
+    ProgramAnalyticsSettings.objects.create(program=program, contract_volumes={"infusions": 100})
+    html = signed_in(NORTHWIND).get("/client/programs/MS-ADHERE/").content.decode()
+    assert '<td class="text-end">100</td>' in html
+
+
+def test_dashboard_query_count_is_bounded(signed_in, django_assert_max_num_queries):
+    client = signed_in(NORTHWIND)
+    with django_assert_max_num_queries(60):
+        client.get("/client/programs/MS-ADHERE/")

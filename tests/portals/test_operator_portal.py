@@ -101,3 +101,144 @@ def test_malformed_or_unknown_ids_are_404(signed_in, path):
     response = signed_in(GALLO).get(path)
     assert response.status_code == 404
     assert 'data-testid="error-page"' in response.content.decode()
+
+
+# --- working an activity (issue 3) ------------------------------------------------------------
+
+
+def _anna(code: str) -> Activity:
+    today = timezone.localdate()
+    for activity in Activity.objects.filter(
+        enrolment__patient__first_name="Anna",
+        enrolment__patient__last_name="Conti",
+        module__code=code,
+        status__in=Activity.OPEN_STATUSES,
+    ).order_by("scheduled_start"):
+        if timezone.localtime(activity.scheduled_start).date() >= today:
+            return activity
+    raise AssertionError(f"Anna has no open {code}")
+
+
+def test_nurse_sees_the_visit_report_form(signed_in):
+    infusion = _anna("home-infusion")
+    html = signed_in(VERDI).get(f"/operator/activities/{infusion.pk}/").content.decode()
+    assert 'data-form-kind="nurse_visit"' in html
+    assert "Drug administered" in html and 'data-testid="reschedule-form"' in html
+
+
+def test_nurse_completes_an_infusion_and_completing_twice_is_400(signed_in):
+    infusion = _anna("home-infusion")
+    client = signed_in(VERDI)
+    url = f"/operator/activities/{infusion.pk}/complete/"
+    data = {
+        "complete-administered": "on",
+        "complete-dose": "300 mg IV",
+        "complete-blood_pressure": "120/80",
+        "complete-reaction": "none",
+        "complete-notes": "Observed 60 minutes",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302
+    infusion.refresh_from_db()
+    assert infusion.status == "done" and infusion.outcome["blood_pressure"] == "120/80"
+    assert DiaryEntry.objects.filter(
+        enrolment=infusion.enrolment, source="nurse", kind="dose", occurred_at=infusion.completed_at
+    ).exists()
+    again = client.post(url, data)
+    assert again.status_code == 400
+    assert "already done" in again.content.decode()
+    assert Activity.objects.get(pk=infusion.pk).completed_at == infusion.completed_at
+
+
+def test_bad_outcome_is_a_form_error(signed_in):
+    infusion = _anna("home-infusion")
+    response = signed_in(VERDI).post(
+        f"/operator/activities/{infusion.pk}/complete/",
+        {"complete-blood_pressure": "high", "complete-reaction": "none"},
+    )
+    assert response.status_code == 400
+    assert "systolic/diastolic" in response.content.decode()
+    assert Activity.objects.get(pk=infusion.pk).is_open
+
+
+def test_another_operators_activity_is_404_on_post(signed_in):
+    infusion = _anna("home-infusion")
+    for action in ("complete", "reschedule", "cancel", "no-show"):
+        response = signed_in(GALLO).post(
+            f"/operator/activities/{infusion.pk}/{action}/", {"cancel-reason": "x"}
+        )
+        assert response.status_code == 404
+    assert Activity.objects.get(pk=infusion.pk).is_open
+
+
+def test_nurse_cannot_open_the_drivers_pickup_of_her_patient(signed_in):
+    pickup = _anna("waste-pickup")
+    assert pickup.assignee.user.email == GALLO
+    assert signed_in(VERDI).get(f"/operator/activities/{pickup.pk}/").status_code == 404
+
+
+def test_driver_form_has_no_clinical_fields(signed_in, gallo_today):
+    html = signed_in(GALLO).get(f"/operator/activities/{gallo_today.pk}/").content.decode()
+    assert 'data-form-kind="delivery"' not in html or "Proof of delivery" in html
+    assert "Drug administered" not in html and "Blood pressure" not in html
+    assert "Reaction" not in html
+
+
+def test_driver_records_a_cold_chain_delivery(signed_in, gallo_today):
+    gallo_today.module = gallo_today.module.__class__.objects.get(code="drug-delivery")
+    gallo_today.save()
+    client = signed_in(GALLO)
+    url = f"/operator/activities/{gallo_today.pk}/complete/"
+    missing = client.post(url, {"complete-proof_of_delivery": "Signed"})
+    assert missing.status_code == 400 and "This field is required" in missing.content.decode()
+    done = client.post(url, {"complete-proof_of_delivery": "Signed", "complete-temperature": "5.0"})
+    assert done.status_code == 302
+    gallo_today.refresh_from_db()
+    assert gallo_today.status == "done" and gallo_today.outcome["cold_chain_ok"] is True
+
+
+def test_reschedule_window_ending_before_it_starts_is_400(signed_in):
+    infusion = _anna("home-infusion")
+    day = (timezone.localdate() + dt.timedelta(days=2)).isoformat()
+    response = signed_in(VERDI).post(
+        f"/operator/activities/{infusion.pk}/reschedule/",
+        {
+            "reschedule-date": day,
+            "reschedule-start": "15:00",
+            "reschedule-end": "14:00",
+            "reschedule-reason": "Patient asked",
+        },
+    )
+    assert response.status_code == 400
+    assert "The window must end after it starts." in response.content.decode()
+    assert Activity.objects.get(pk=infusion.pk).is_open
+
+
+def test_reschedule_and_cancel(signed_in):
+    infusion = _anna("home-infusion")
+    client = signed_in(VERDI)
+    day = (timezone.localdate() + dt.timedelta(days=2)).isoformat()
+    response = client.post(
+        f"/operator/activities/{infusion.pk}/reschedule/",
+        {
+            "reschedule-date": day,
+            "reschedule-start": "10:00",
+            "reschedule-end": "12:00",
+            "reschedule-reason": "Patient asked",
+        },
+    )
+    assert response.status_code == 302
+    infusion.refresh_from_db()
+    assert infusion.status == "rescheduled"
+    new = infusion.rescheduled_to
+    response = client.post(
+        f"/operator/activities/{new.pk}/cancel/", {"cancel-reason": "Hospitalised"}
+    )
+    assert response.status_code == 302
+    new.refresh_from_db()
+    assert new.status == "cancelled" and new.status_reason == "Hospitalised"
+
+
+def test_action_urls_answer_post_only(signed_in):
+    infusion = _anna("home-infusion")
+    assert signed_in(VERDI).get(f"/operator/activities/{infusion.pk}/complete/").status_code == 405

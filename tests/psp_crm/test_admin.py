@@ -99,8 +99,9 @@ def test_every_domain_model_is_registered():
         "enrolmentuserobjectpermission",
         "enrolmentgroupobjectpermission",
     }
-    # Pathway steps and report attachments are edited inline on their parent.
-    inline_only = {"carepathwaystep", "reportattachment"}
+    # Pathway steps and report attachments are edited inline on their parent; a doctor's private
+    # notes are his alone; an enrolment's schedule cursor is the scheduling engine's bookkeeping.
+    inline_only = {"carepathwaystep", "reportattachment", "doctornote", "enrolmentschedule"}
     expected = (
         {m._meta.model_name for m in apps.get_app_config("psp_crm").get_models()}
         - guardian_rows

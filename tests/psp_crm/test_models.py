@@ -14,19 +14,25 @@ from django.utils import timezone
 
 from psp_crm import access
 from psp_crm.models import (
+    AdherenceSnapshot,
     AuditEvent,
     BadgeAward,
     CarePathwayStep,
     Case,
     DiaryEntry,
+    DoctorNote,
     Enrolment,
     EnrolmentGroupObjectPermission,
+    EnrolmentSchedule,
     Interaction,
     Notification,
+    OperatorAbsence,
     PointsAward,
+    ProgramAnalyticsSettings,
     ProgramTemplate,
     ReportAttachment,
     ReportReceipt,
+    RiskModelVersion,
 )
 from tests.factories import (
     ActivityFactory,
@@ -95,6 +101,16 @@ def every_model(world, settings, tmp_path):
     AuditEvent.objects.create(
         actor=world.staff, action="read", verb="patient.read", object_type="x", object_id="1"
     )
+    DoctorNote.objects.create(enrolment=world.enrolment, author=world.doctor.user, body="stable")
+    OperatorAbsence.objects.create(
+        operator=world.nurse, starts_on=dt.date(2026, 8, 10), ends_on=dt.date(2026, 8, 14)
+    )
+    EnrolmentSchedule.objects.get_or_create(enrolment=world.enrolment)
+    ProgramAnalyticsSettings.objects.get_or_create(program=world.program)
+    AdherenceSnapshot.objects.create(
+        enrolment=world.enrolment, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 1, 31)
+    )
+    RiskModelVersion.objects.create(program=world.program, version=1)
     access.grant_enrolment_perm(world.doctor.user, world.other_enrolment)
     group = access.provider_staff_group(world.provider)
     EnrolmentGroupObjectPermission.objects.create(

@@ -119,3 +119,38 @@ def test_revoke_forbidden_writes_nothing(world, pushed, django_capture_on_commit
     assert world.delegation.revoked_at is None
     assert AuditEvent.objects.count() == audits
     assert pushed == []
+
+
+# --- limiting and widening rights (delegation_change) --------------------------------------
+
+
+def test_change_limits_rights(world, pushed, django_capture_on_commit_callbacks):
+    from psp_crm.services.delegations import delegation_change
+
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = delegation_change(
+            actor=world.patient_user,
+            delegation=world.delegation,
+            can_log_diary=False,
+            can_send_reports=True,
+        )
+    assert (changed.can_log_diary, changed.can_send_reports) == (False, True)
+    assert not access.can_act_for_patient(world.caregiver_user, world.patient, "can_log_diary")
+    assert access.can_act_for_patient(world.caregiver_user, world.patient, "can_send_reports")
+    audit = AuditEvent.objects.get(verb="delegation.change")
+    assert audit.detail["after"] == {"can_log_diary": False, "can_send_reports": True}
+    assert pushed[-1][1] == {"verb": "delegation.changed", "delegation": world.delegation.pk}
+
+
+@pytest.mark.parametrize("who", ["caregiver_user", "outsider_staff", "doctor"])
+def test_change_forbidden(world, who):
+    from psp_crm.services.delegations import delegation_change
+
+    actor = getattr(world, who)
+    actor = getattr(actor, "user", actor)
+    with pytest.raises(AccessDenied):
+        delegation_change(
+            actor=actor, delegation=world.delegation, can_log_diary=True, can_send_reports=True
+        )
+    world.delegation.refresh_from_db()
+    assert not world.delegation.can_send_reports

@@ -1,0 +1,1 @@
+"""The provider's operational control room (``/control/``)."""

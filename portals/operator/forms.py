@@ -1,0 +1,194 @@
+"""Operator portal forms: one outcome form per kind of module, reschedule, cancel, no-show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from psp_crm.models import Activity
+
+BP_PATTERN = re.compile(r"^\d{2,3}/\d{2,3}$")
+NURSE_MODULES = frozenset({"home-infusion", "nurse-home-visit", "self-injection-training"})
+CALL_CHANNELS = frozenset({"phone", "video"})
+
+
+class OutcomeForm(forms.Form):
+    """The common part: free notes. Subclasses add the module's structured outcome."""
+
+    kind = "generic"
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, activity: Activity, **kwargs: Any) -> None:
+        self.activity = activity
+        super().__init__(*args, **kwargs)
+
+    def outcome(self) -> dict[str, Any]:
+        return {}
+
+    def proof(self) -> str:
+        return ""
+
+
+class NurseVisitForm(OutcomeForm):
+    """Nurse visit report with the drug-administration record (counts toward adherence)."""
+
+    kind = "nurse_visit"
+    administered = forms.BooleanField(
+        label=_("Drug administered"),
+        required=False,
+        initial=True,
+        help_text=_("Recorded in the therapy diary as a dose given by the nurse."),
+    )
+    dose = forms.CharField(label=_("Dose given"), max_length=100, required=False)
+    blood_pressure = forms.CharField(
+        label=_("Blood pressure (mmHg)"),
+        max_length=7,
+        required=False,
+        help_text=_("e.g. 120/80"),
+    )
+    reaction = forms.ChoiceField(
+        label=_("Reaction"),
+        choices=[("none", _("None")), ("mild", _("Mild")), ("severe", _("Severe"))],
+        initial="none",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dose"].initial = self.activity.enrolment.dose
+
+    def clean_blood_pressure(self) -> str:
+        value = self.cleaned_data["blood_pressure"].strip()
+        if value and not BP_PATTERN.match(value):
+            raise forms.ValidationError(_("Write the pressure as systolic/diastolic, e.g. 120/80."))
+        return value
+
+    def outcome(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "administered": data["administered"],
+            "dose": data["dose"],
+            "blood_pressure": data["blood_pressure"],
+            "reaction": data["reaction"],
+        }
+
+
+class DeliveryForm(OutcomeForm):
+    """Drug delivery: proof of delivery and, for cold-chain drugs, the temperature at hand-over."""
+
+    kind = "delivery"
+    proof_of_delivery = forms.CharField(
+        label=_("Proof of delivery"),
+        max_length=200,
+        help_text=_("Who signed, or the OTP the patient confirmed."),
+    )
+    temperature = forms.DecimalField(
+        label=_("Temperature at hand-over (°C)"),
+        required=False,
+        max_digits=4,
+        decimal_places=1,
+        min_value=-30,
+        max_value=50,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.activity.cold_chain:
+            self.fields["temperature"].required = True
+        else:
+            del self.fields["temperature"]
+
+    def outcome(self) -> dict[str, Any]:
+        if "temperature" in self.cleaned_data:
+            return {"temperature": str(self.cleaned_data["temperature"])}
+        return {}
+
+    def proof(self) -> str:
+        return self.cleaned_data["proof_of_delivery"]
+
+
+class PickupForm(OutcomeForm):
+    """Medical-waste pickup: containers collected and the proof."""
+
+    kind = "pickup"
+    proof_of_delivery = forms.CharField(
+        label=_("Proof of pickup"), max_length=200, initial=_("Container collected and sealed")
+    )
+    containers = forms.IntegerField(label=_("Containers collected"), min_value=0, initial=1)
+
+    def outcome(self) -> dict[str, Any]:
+        return {"containers": self.cleaned_data["containers"]}
+
+    def proof(self) -> str:
+        return self.cleaned_data["proof_of_delivery"]
+
+
+class CallForm(OutcomeForm):
+    """A call or video session: reached or not, doses the patient says were missed."""
+
+    kind = "call"
+    reached = forms.BooleanField(label=_("Patient reached"), required=False, initial=True)
+    doses_missed_reported = forms.IntegerField(
+        label=_("Doses missed (reported)"), min_value=0, initial=0, required=False
+    )
+
+    def outcome(self) -> dict[str, Any]:
+        return {
+            "reached": self.cleaned_data["reached"],
+            "doses_missed_reported": self.cleaned_data["doses_missed_reported"] or 0,
+        }
+
+
+def outcome_form_class(activity: Activity) -> type[OutcomeForm]:
+    code = activity.module.code
+    if code == "drug-delivery":
+        return DeliveryForm
+    if code == "waste-pickup":
+        return PickupForm
+    if code in NURSE_MODULES:
+        return NurseVisitForm
+    if activity.module.channel in CALL_CHANNELS:
+        return CallForm
+    return OutcomeForm
+
+
+class RescheduleForm(forms.Form):
+    """A new window for the activity, with the reason."""
+
+    date = forms.DateField(label=_("New date"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}))
+    end = forms.TimeField(label=_("To"), widget=forms.TimeInput(attrs={"type": "time"}))
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", _("The window must end after it starts."))
+        return data
+
+    def window(self) -> tuple[dt.datetime, dt.datetime]:
+        tz = timezone.get_current_timezone()
+        day = self.cleaned_data["date"]
+        return (
+            dt.datetime.combine(day, self.cleaned_data["start"], tzinfo=tz),
+            dt.datetime.combine(day, self.cleaned_data["end"], tzinfo=tz),
+        )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class NoShowForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What happened"),
+        max_length=200,
+        required=False,
+        help_text=_("e.g. nobody at home at the agreed time"),
+    )

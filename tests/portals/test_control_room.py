@@ -1,0 +1,111 @@
+"""The control room: provider staff only, scoped to their programs; filters, queue, assign."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from psp_crm.models import Activity, Operator, Program
+from tests.factories import ProviderStaffFactory
+
+OPS = "ops@curaplus.example"
+VERDI = "nurse.verdi@curaplus.example"
+
+
+@pytest.fixture
+def queued(demo_world) -> Activity:
+    """An open nurse activity of MS-ADHERE taken away from its nurse (so it sits in the queue)."""
+    activity = (
+        Activity.objects.filter(
+            enrolment__program__code="MS-ADHERE",
+            module__code="home-infusion",
+            status__in=Activity.OPEN_STATUSES,
+            scheduled_start__gt=timezone.now(),
+        )
+        .order_by("scheduled_start")
+        .first()
+    )
+    activity.assignee = None
+    activity.save(update_fields=["assignee"])
+    return activity
+
+
+def test_staff_see_counts_queue_and_list(signed_in, queued):
+    response = signed_in(OPS).get("/control/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for testid in ("count-overdue", "count-at-risk", "count-unassigned", "unassigned-queue"):
+        assert f'data-testid="{testid}"' in html
+    assert f'action="/control/activities/{queued.pk}/assign/"' in html
+
+
+def test_operators_and_patients_may_not_enter(signed_in):
+    assert signed_in(VERDI).get("/control/").status_code == 403
+    assert signed_in("anna.conti@example.com").get("/control/").status_code == 403
+
+
+def test_anonymous_goes_to_sign_in(client):
+    response = client.get("/control/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_staff_of_another_provider_see_nothing(demo_world, queued):
+    outsider = ProviderStaffFactory().user
+    client = Client()
+    client.force_login(outsider)
+    response = client.get("/control/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="control-empty"' in html and 'data-testid="unassigned-empty"' in html
+    assert queued.enrolment.patient.last_name not in html
+    nurse = Operator.objects.get(user__email=VERDI)
+    response = client.post(f"/control/activities/{queued.pk}/assign/", {"operator": nurse.pk})
+    assert response.status_code == 404
+    assert Activity.objects.get(pk=queued.pk).assignee is None
+
+
+def test_assign_from_the_queue(signed_in, queued):
+    nurse = Operator.objects.get(user__email=VERDI)
+    response = signed_in(OPS).post(
+        f"/control/activities/{queued.pk}/assign/", {"operator": nurse.pk}
+    )
+    assert response.status_code == 302
+    assert Activity.objects.get(pk=queued.pk).assignee == nurse
+
+
+def test_assigning_someone_not_offered_is_refused(signed_in, queued):
+    driver = Operator.objects.get(user__email="driver.gallo@swiftmed.example")
+    signed_in(OPS).post(f"/control/activities/{queued.pk}/assign/", {"operator": driver.pk})
+    assert Activity.objects.get(pk=queued.pk).assignee is None
+
+
+def test_filters(signed_in, queued):
+    client = signed_in(OPS)
+    program = Program.objects.get(code="MS-ADHERE")
+    day = timezone.localtime(queued.scheduled_start).date().isoformat()
+    response = client.get(
+        "/control/",
+        {"program": program.pk, "date_from": day, "date_to": day, "status": queued.status},
+    )
+    assert response.status_code == 200
+    assert f'data-activity="{queued.pk}"' in response.content.decode()
+    overdue = client.get("/control/", {"overdue": "on"}).content.decode()
+    assert f'data-activity="{queued.pk}" data-status' not in overdue
+
+
+def test_a_range_ending_before_it_starts_is_a_form_error(signed_in):
+    today = timezone.localdate()
+    response = signed_in(OPS).get(
+        "/control/",
+        {"date_from": today.isoformat(), "date_to": (today - dt.timedelta(days=1)).isoformat()},
+    )
+    assert response.status_code == 400
+    assert "must end on or after" in response.content.decode()
+
+
+def test_unknown_filter_values_are_form_errors_not_500(signed_in):
+    response = signed_in(OPS).get("/control/", {"program": "abc", "status": "nope"})
+    assert response.status_code == 400
