@@ -319,3 +319,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Live updates --------------------------------------------------------------------------------
+PSP_LIVE_REPLAY_MAXLEN = env_int("PSP_LIVE_REPLAY_MAXLEN", 10_000)  # events kept for reconnects

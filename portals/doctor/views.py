@@ -7,11 +7,12 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portals.common.attachments import attachment_response
 from portals.common.views import PortalView
 from psp_crm.errors import NotFound
 from psp_crm.selectors.diary import diary_page, measurement_series
@@ -207,23 +208,7 @@ class AttachmentView(DoctorView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         attachment = attachment_for(actor=request.user, role="doctor", attachment_id=kwargs["pk"])
-        audit_patient_read(
-            actor=request.user,
-            patient=attachment.report.enrolment.patient,
-            portal="doctor",
-            obj=attachment,
-            request=request,
-        )
-        response = FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=attachment.content_type == "application/pdf",
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-        return response
+        return attachment_response(request, attachment, portal="doctor")
 
 
 class ReferView(DoctorView):

@@ -11,12 +11,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portals.common.attachments import attachment_response
 from portals.common.views import PortalView
 from psp_crm.access import Role
 from psp_crm.errors import AccessDenied, NotFound
@@ -406,27 +407,6 @@ class AttachmentView(PatientPortalView):
                 continue
             return attachment_response(request, attachment, portal="patient")
         raise NotFound(_("No such attachment."))
-
-
-def attachment_response(request: HttpRequest, attachment, *, portal: str) -> FileResponse:
-    """The file, downloaded under its original name, never sniffed or cached by the browser."""
-    audit_patient_read(
-        actor=request.user,
-        patient=attachment.report.enrolment.patient,
-        portal=portal,
-        obj=attachment,
-        request=request,
-    )
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=attachment.content_type == "application/pdf",
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    return response
 
 
 class ProgressView(PatientScopedView):
