@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portals.common.attachments import attachment_response
 from portals.common.views import PortalView
+from psp_crm.attachments import attachment_response
 from psp_crm.errors import NotFound
 from psp_crm.selectors.diary import diary_page, measurement_series
 from psp_crm.selectors.enrolments import (

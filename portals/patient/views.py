@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portals.common.attachments import attachment_response
 from portals.common.views import PortalView
 from psp_crm.access import Role
+from psp_crm.attachments import attachment_response
 from psp_crm.errors import AccessDenied, NotFound
 from psp_crm.models import DiaryEntry, Patient
 from psp_crm.selectors.diary import (

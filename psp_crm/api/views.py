@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import access
+from ..attachments import attachment_response
 from ..errors import NotFound
 from ..models import Activity, DiaryEntry, Enrolment, Report
 from ..selectors.diary import app_diary_entries
@@ -369,12 +370,4 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         attachment = report.attachments.filter(pk=int(attachment_id)).first()
         if attachment is None:
             raise NotFound(_("No such attachment."))
-        response = FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return attachment_response(request, attachment, portal="api", as_attachment=True)

@@ -1,17 +1,23 @@
-"""Serving report attachments, shared by the portals that show reports."""
+"""Serving report attachments, for every face that shows reports (portals and the API)."""
 
 from __future__ import annotations
 
 from django.http import FileResponse, HttpRequest
 
-from psp_crm.models import ReportAttachment
-from psp_crm.services.audit import audit_patient_read
+from .models import ReportAttachment
+from .services.audit import audit_patient_read
 
 
 def attachment_response(
-    request: HttpRequest, attachment: ReportAttachment, *, portal: str
+    request: HttpRequest,
+    attachment: ReportAttachment,
+    *,
+    portal: str,
+    as_attachment: bool | None = None,
 ) -> FileResponse:
-    """The file, downloaded under its original name, never sniffed or cached by the browser."""
+    """The file under its original name (read audited), never sniffed or cached by the browser.
+
+    The caller has already checked access (``selectors.reports.attachment_for``)."""
     audit_patient_read(
         actor=request.user,
         patient=attachment.report.enrolment.patient,
@@ -21,7 +27,9 @@ def attachment_response(
     )
     response = FileResponse(
         attachment.file.open("rb"),
-        as_attachment=attachment.content_type == "application/pdf",
+        as_attachment=attachment.content_type == "application/pdf"
+        if as_attachment is None
+        else as_attachment,
         filename=attachment.original_name,
         content_type=attachment.content_type,
     )
