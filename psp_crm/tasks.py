@@ -27,7 +27,7 @@ def materialize_enrolments(enrolment_ids: list[int], today: str | None = None) -
     from .scheduling.engine import materialize
 
     created = materialize(enrolment_ids, today=_day(today))
-    logger.info("materialized %d activities for %d enrolments", created, len(enrolment_ids))
+    logger.debug("materialized %d activities for %d enrolments", created, len(enrolment_ids))
     return created
 
 

@@ -108,6 +108,7 @@ class PatientView(PatientMixin, DoctorView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         actor = self.request.user
         enrolment = self.get_enrolment()
+        with_adherence([enrolment])
         audit_patient_read(
             actor=actor,
             patient=enrolment.patient,

@@ -110,13 +110,17 @@ def doctor_patient_rows(
 
 
 def with_adherence(enrolments: list[Enrolment]) -> list[Enrolment]:
-    """Set ``adherence_30`` (0–1, None when no dose was expected) on a page's rows, one query."""
-    from ..analytics.adherence import dose_adherence_for_enrolments
+    """Set ``adherence_30`` (dose adherence) and ``pdc_30`` (proportion of days covered), 0–1 or
+    None when nothing was expected, on a page's rows: one query each, whatever the page size."""
+    from ..analytics.adherence import dose_adherence_for_enrolments, pdc_for_enrolments
 
     start, end = adherence_period()
-    shares = dose_adherence_for_enrolments([e.pk for e in enrolments], start=start, end=end)
+    ids = [e.pk for e in enrolments]
+    shares = dose_adherence_for_enrolments(ids, start=start, end=end)
+    pdcs = pdc_for_enrolments(ids, start=start, end=end)
     for enrolment in enrolments:
         enrolment.adherence_30 = shares.get(enrolment.pk)
+        enrolment.pdc_30 = pdcs.get(enrolment.pk)
     return enrolments
 
 

@@ -306,3 +306,15 @@ def test_refer_a_new_patient(signed_in, demo_user):
     assert "Referred" in client.get(response["Location"]).content.decode()
     wrong = client.post("/doctor/refer/", {"program": "PSO-CARE", "first_name": "x"})
     assert wrong.status_code == 400
+
+
+def test_list_and_patient_page_show_pdc(client, demo_user):
+    client.force_login(demo_user("dr.rossi@sanluca.example"))
+    html = client.get("/doctor/").content.decode()
+    assert 'data-testid="pdc"' in html
+    from psp_crm.models import Enrolment
+
+    anna = Enrolment.objects.get(patient__user__email="anna.conti@example.com")
+    page = client.get(f"/doctor/patients/{anna.pk}/").content.decode()
+    assert 'data-testid="patient-adherence"' in page
+    assert "PDC" in page

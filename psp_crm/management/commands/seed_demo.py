@@ -13,6 +13,7 @@ from django.utils import timezone
 from psp_crm import models as m
 from psp_crm.demo.crowd import build_crowd
 from psp_crm.demo.world import DEMO_ACCOUNTS, DemoWorldConflict, build_world, demo_world_state
+from psp_crm.scheduling.engine import materialize
 
 COUNTED: tuple[type[models.Model], ...] = (
     m.Organization,
@@ -98,6 +99,9 @@ class Command(BaseCommand):
             with transaction.atomic():
                 world = build_world(now=now)
                 build_crowd(world, crowd)
+                # The crowd's history was bulk-written up to today: let the scheduling engine
+                # fill every active enrolment's rolling horizon from here (idempotent).
+                materialize(None, today=timezone.localdate(now))
         except (ValidationError, PermissionDenied) as exc:
             # A service refused part of the set-up: nothing was written (one transaction).
             raise CommandError(f"seed_demo stopped, nothing was written: {exc}") from exc
