@@ -142,7 +142,11 @@ def main() -> None:
                 results[name][page] = wrk(url, args.seconds, args.connections)
         finally:
             proc.terminate()
-            proc.wait(timeout=15)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:  # daphne may linger on open keep-alive sockets
+                proc.kill()
+                proc.wait()
     shutil.rmtree(static_root, ignore_errors=True)
 
     print(f"{'server':<36} " + " ".join(f"{p:>18}" for p in PAGES))
