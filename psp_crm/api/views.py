@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -34,6 +33,7 @@ from ..selectors.diary import app_diary_entries
 from ..selectors.enrolments import app_activities, app_enrolments
 from ..selectors.patients import patient_self, patients_for_caregiver
 from ..selectors.reports import app_reports
+from ..services.api_tokens import api_token_issue, api_token_revoke
 from ..services.diary import diary_correct, diary_record
 from ..services.reports import report_mark_read, report_send
 from .pagination import AppPagination
@@ -102,8 +102,7 @@ class TokenView(APIView):
         )
         if user is None or not user.is_active:
             raise AuthenticationFailed(_("The e-mail or the password is not correct."))
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": api_token_issue(actor=user).key})
 
 
 class TokenDeleteView(APIView):
@@ -111,7 +110,7 @@ class TokenDeleteView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
-        Token.objects.filter(user=request.user).delete()
+        api_token_revoke(actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
