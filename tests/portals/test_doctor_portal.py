@@ -105,8 +105,10 @@ def test_malformed_or_unknown_ids_are_404(signed_in, path):
 
 
 def test_list_queries_do_not_grow_with_rows(signed_in, django_assert_max_num_queries):
+    # A fixed number per page (session, roles, the page of rows, their dose adherence and PDC,
+    # programs for the filter…); the 50-patient test below shows it does not grow with rows.
     client = signed_in("dr.bianchi@sanluca.example")
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):
         client.get("/doctor/")
 
 
