@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("refer/", views.ReferView.as_view(), name="refer"),
     path("patients/<int:enrolment_id>/", views.PatientView.as_view(), name="patient"),
+    path("patients/<int:enrolment_id>/timeline/", views.TimelineView.as_view(), name="timeline"),
     path("patients/<int:enrolment_id>/notes/", views.NotesView.as_view(), name="notes"),
     path(
         "patients/<int:enrolment_id>/reports/<int:pk>/", views.ReportView.as_view(), name="report"

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portals.common.forms import TimelineFilterForm
 from portals.common.views import PortalView
 from psp_crm.attachments import attachment_response
 from psp_crm.errors import NotFound
@@ -32,6 +33,7 @@ from psp_crm.selectors.reports import (
     report_thread,
     reports_inbox,
 )
+from psp_crm.selectors.timeline import patient_timeline, timeline_programs
 from psp_crm.services.audit import audit_patient_read
 from psp_crm.services.enrolments import enrolment_refer
 from psp_crm.services.notes import note_add
@@ -135,6 +137,40 @@ class PatientView(PatientMixin, DoctorView):
             reports=list(reports[:20]),
             notes=doctor_notes(actor=actor, enrolment=enrolment),
             page_title=enrolment.patient.full_name,
+            **kwargs,
+        )
+
+
+class TimelineView(PatientMixin, DoctorView):
+    """The followed patient's timeline across every channel, filterable by channel and program."""
+
+    template_name = "portals/doctor/timeline.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        actor = self.request.user
+        enrolment = self.get_enrolment()
+        patient = enrolment.patient
+        audit_patient_read(
+            actor=actor, patient=patient, portal="doctor", obj=enrolment, request=self.request
+        )
+        programs = timeline_programs(actor=actor, role="doctor", patient=patient)
+        filter_form = TimelineFilterForm(self.request.GET or None, programs=programs)
+        timeline = patient_timeline(
+            actor=actor,
+            role="doctor",
+            patient=patient,
+            page=self.request.GET.get("page") or 1,
+            **filter_form.filters(),
+        )
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        return super().get_context_data(
+            enrolment=enrolment,
+            patient=patient,
+            timeline=timeline,
+            filter_form=filter_form,
+            filter_query=f"{query.urlencode()}&" if query else "",
+            page_title=patient.full_name,
             **kwargs,
         )
 

@@ -10,7 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psp_crm.models import Activity
+from psp_crm.models import Activity, Case, Interaction
 
 BP_PATTERN = re.compile(r"^\d{2,3}/\d{2,3}$")
 NURSE_MODULES = frozenset({"home-infusion", "nurse-home-visit", "self-injection-training"})
@@ -191,4 +191,64 @@ class NoShowForm(forms.Form):
         max_length=200,
         required=False,
         help_text=_("e.g. nobody at home at the agreed time"),
+    )
+
+
+# --- the contact centre: log a contact, open a case, find the caller -------------------------
+
+
+class InteractionForm(forms.Form):
+    """Log a contact with the patient (reason, outcome and notes land on her timeline)."""
+
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=Interaction.Channel.choices, initial="phone"
+    )
+    direction = forms.ChoiceField(
+        label=_("Direction"), choices=Interaction.Direction.choices, initial="in"
+    )
+    program = forms.ChoiceField(label=_("Program"), required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+    outcome = forms.CharField(label=_("Outcome"), max_length=200, required=False)
+    summary = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, programs=(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["program"].choices = [("", _("Not tied to a program"))] + [
+            (p.code, p.code) for p in programs
+        ]
+
+
+class CaseForm(forms.Form):
+    """Open a contact-centre case for the patient."""
+
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    category = forms.ChoiceField(
+        label=_("Category"),
+        choices=[
+            ("request", _("Request")),
+            ("complaint", _("Complaint")),
+            ("logistics", _("Logistics problem")),
+            ("adverse_event_suspicion", _("Adverse-event suspicion")),
+            ("information", _("Information")),
+        ],
+    )
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=Case.Priority.choices, initial="normal"
+    )
+    program = forms.ChoiceField(label=_("Program"), required=False)
+
+    def __init__(self, *args: Any, programs=(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["program"].choices = [("", _("Not tied to a program"))] + [
+            (p.code, p.code) for p in programs
+        ]
+
+
+class CallerSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Phone number, name or patient code"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
     )

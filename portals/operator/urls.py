@@ -14,6 +14,9 @@ urlpatterns = [
         views.RescheduleView.as_view(),
         name="reschedule",
     ),
+    path("calls/", views.CallsView.as_view(), name="calls"),
+    path("cases/<int:case_id>/status/", views.CaseStatusView.as_view(), name="case_status"),
+    path("patients/<str:code>/timeline/", views.TimelineView.as_view(), name="timeline"),
     path("activities/<int:activity_id>/cancel/", views.CancelView.as_view(), name="cancel"),
     path("activities/<int:activity_id>/no-show/", views.NoShowView.as_view(), name="no_show"),
 ]

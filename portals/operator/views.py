@@ -12,20 +12,40 @@ from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
+from portals.common.forms import TimelineFilterForm
 from portals.common.views import PortalView
 from psp_crm.access import sees_clinical_data
-from psp_crm.errors import DomainError
-from psp_crm.models import Activity
+from psp_crm.errors import AccessDenied, DomainError
+from psp_crm.models import Activity, Case
 from psp_crm.selectors.activities import (
     activity_clinical_context,
     group_by_local_day,
     operator_activity,
     operator_agenda,
 )
+from psp_crm.selectors.timeline import (
+    case_for,
+    clinical_patient,
+    find_patients,
+    looks_like_phone,
+    open_cases,
+    patient_enrolment,
+    patient_timeline,
+    timeline_programs,
+)
 from psp_crm.services import activities as services
 from psp_crm.services.audit import audit_patient_read
+from psp_crm.services.interactions import case_open, case_update_status, interaction_log
 
-from .forms import CancelForm, NoShowForm, RescheduleForm, outcome_form_class
+from .forms import (
+    CallerSearchForm,
+    CancelForm,
+    CaseForm,
+    InteractionForm,
+    NoShowForm,
+    RescheduleForm,
+    outcome_form_class,
+)
 
 WEEK_DAYS = 7
 
@@ -233,3 +253,148 @@ class NoShowView(ActivityActionView):
             actor=self.request.user, activity=activity, reason=form.cleaned_data["reason"]
         )
         return _t("No-show recorded; a new attempt is planned.") if new else _t("No-show recorded.")
+
+
+# --- the contact centre: a patient's timeline and the inbound-call screen ---------------------
+
+
+def _filter_query(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    encoded = query.urlencode()
+    return f"{encoded}&" if encoded else ""
+
+
+class TimelineView(OperatorView):
+    """A patient's timeline across every channel, with forms to log a contact and open a case.
+
+    A counsellor sees every patient of the programs she staffs, other clinical operators their
+    own patients; logistics operators never (the same 404 as an unknown patient).
+    """
+
+    template_name = "portals/operator/timeline.html"
+
+    def get_patient(self):
+        return clinical_patient(
+            actor=self.request.user, role="operator", patient_code=self.kwargs["code"]
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        actor = self.request.user
+        patient = kwargs.pop("patient", None) or self.get_patient()
+        audit_patient_read(actor=actor, patient=patient, portal="operator", request=self.request)
+        programs = kwargs.pop("programs", None)
+        if programs is None:
+            programs = timeline_programs(actor=actor, role="operator", patient=patient)
+        filter_form = TimelineFilterForm(self.request.GET or None, programs=programs)
+        timeline = patient_timeline(
+            actor=actor,
+            role="operator",
+            patient=patient,
+            page=self.request.GET.get("page") or 1,
+            **filter_form.filters(),
+        )
+        kwargs.setdefault("interaction_form", InteractionForm(prefix="log", programs=programs))
+        kwargs.setdefault("case_form", CaseForm(prefix="case", programs=programs))
+        return super().get_context_data(
+            patient=patient,
+            timeline=timeline,
+            filter_form=filter_form,
+            filter_query=_filter_query(self.request),
+            open_cases=open_cases(actor=actor, role="operator", patient=patient),
+            case_statuses=Case.Status.choices,
+            page_title=patient.full_name,
+            **kwargs,
+        )
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        patient = self.get_patient()
+        programs = timeline_programs(actor=request.user, role="operator", patient=patient)
+        action = request.POST.get("action")
+        if action == "log":
+            form = InteractionForm(request.POST, prefix="log", programs=programs)
+            bound = {"interaction_form": form}
+        elif action == "case":
+            form = CaseForm(request.POST, prefix="case", programs=programs)
+            bound = {"case_form": form}
+        else:
+            messages.error(request, _t("Choose to log a contact or to open a case."))
+            context = self.get_context_data(patient=patient, programs=programs)
+            return self.render_to_response(context, status=400)
+        if form.is_valid():
+            data = form.cleaned_data
+            enrolment = patient_enrolment(
+                actor=request.user, role="operator", patient=patient, program_code=data["program"]
+            )
+            try:
+                if action == "log":
+                    interaction_log(
+                        actor=request.user,
+                        patient=patient,
+                        channel=data["channel"],
+                        direction=data["direction"],
+                        reason=data["reason"],
+                        outcome=data["outcome"],
+                        summary=data["summary"],
+                        enrolment=enrolment,
+                    )
+                    message = _t("The contact is on the patient's timeline.")
+                else:
+                    case = case_open(
+                        actor=request.user,
+                        patient=patient,
+                        subject=data["subject"],
+                        category=data["category"],
+                        priority=data["priority"],
+                        enrolment=enrolment,
+                    )
+                    message = _t("Case #%(id)s opened.") % {"id": case.pk}
+            except DomainError as exc:
+                for field, errors in _error_items(exc):
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, message)
+                return redirect("operator:timeline", code=patient.code)
+        context = self.get_context_data(patient=patient, programs=programs, **bound)
+        return self.render_to_response(context, status=400)
+
+
+class CaseStatusView(OperatorView):
+    """POST a case's new status (from the patient's timeline page)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        case = case_for(actor=request.user, role="operator", case_id=kwargs["case_id"])
+        try:
+            case_update_status(actor=request.user, case=case, status=request.POST.get("status", ""))
+        except DomainError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _t("Case #%(id)s updated.") % {"id": case.pk})
+        return redirect("operator:timeline", code=case.patient.code)
+
+
+class CallsView(OperatorView):
+    """The inbound-call screen: find the caller among the patients one may see."""
+
+    template_name = "portals/operator/calls.html"
+    page_title = _("Inbound call")
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not sees_clinical_data(request.user, "operator"):
+            raise AccessDenied(_t("The contact centre is for clinical and counselling staff."))
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        form = CallerSearchForm(self.request.GET or None)
+        matches = None
+        if form.is_valid():
+            query = form.cleaned_data["q"]
+            matches = find_patients(actor=self.request.user, role="operator", query=query)
+            context["searched_phone"] = looks_like_phone(query)
+        context["form"] = form
+        context["matches"] = matches
+        return context

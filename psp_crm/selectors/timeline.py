@@ -1,0 +1,437 @@
+"""The patient's omnichannel timeline and the contact centre's patient finder.
+
+The timeline merges, newest first, the patient's interactions and cases, diary entries, activities
+done or missed, reports and device events. Each source is read through the access policy and
+limited to the requested page's window (``page × per_page`` rows at most), so a page costs a fixed
+handful of queries whatever the history's length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Replace
+from django.utils.translation import gettext_lazy as _
+
+from .. import access
+from ..access import Role
+from ..errors import NotFound
+from ..models import (
+    Activity,
+    Case,
+    DeviceEvent,
+    Enrolment,
+    Interaction,
+    Patient,
+    Program,
+    User,
+)
+
+PER_PAGE = 25
+SEARCH_LIMIT = 20
+# Channels a timeline item can be filtered on: the interaction channels and the activities' extra.
+CHANNELS: list[tuple[str, str]] = [
+    *Interaction.Channel.choices,
+    ("video", _("Video call")),
+    ("logistics", _("Logistics")),
+    ("hospital", _("Hospital")),
+]
+CHANNEL_VALUES = frozenset(value for value, _label in CHANNELS)
+# Diary sources → timeline channels.
+DIARY_CHANNEL = {"app": "app", "web": "web", "device": "device", "nurse": "visit"}
+# Service-module channels → timeline channels.
+MODULE_CHANNEL = {"home_visit": "visit", "digital": "app"}
+REPORT_CHANNEL = "web"  # reports travel through the portals
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One touchpoint of the timeline."""
+
+    when: dt.datetime
+    kind: str  # interaction, case, diary, activity, report, device
+    channel: str
+    direction: str  # "in", "out" or "" when it does not apply
+    who: str
+    subject: str
+    outcome: str
+    program: str = ""
+
+
+@dataclass(frozen=True)
+class Timeline:
+    patient: Patient
+    role: Role
+    items: list[TimelineItem]
+    page: int
+    has_next: bool
+    programs: list[Program]
+
+
+def _name(user: User | None) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.email
+
+
+def clinical_patient(*, actor: User, role: Role, patient_code: str) -> Patient:
+    """A patient whose clinical record the actor may open in ``role``; otherwise the same 404."""
+    if role == "client" or role not in access.roles_of(actor):
+        raise NotFound(_("No such patient."))
+    if not access.sees_clinical_data(actor, role):
+        raise NotFound(_("No such patient."))
+    patient = access.patients_for(actor, role=role).filter(code=patient_code).first()
+    if patient is None:
+        raise NotFound(_("No such patient."))
+    return patient
+
+
+def timeline_programs(*, actor: User, role: Role, patient: Patient) -> list[Program]:
+    """The programs of the patient's enrolments the actor sees (the timeline's program filter)."""
+    enrolments = access.enrolments_for(actor, role=role).filter(patient=patient)
+    return list(Program.objects.filter(pk__in=enrolments.values("program_id")).order_by("name"))
+
+
+def _wanted(channels: frozenset[str] | None, channel: str) -> bool:
+    return channels is None or channel in channels
+
+
+def patient_timeline(
+    *,
+    actor: User,
+    role: Role,
+    patient: Patient,
+    channels: list[str] | None = None,
+    program: Program | None = None,
+    page: object = 1,
+    per_page: int = PER_PAGE,
+) -> Timeline:
+    """One page of the patient's timeline, newest first, as the actor may see it in ``role``."""
+    if role == "client" or role not in access.roles_of(actor):
+        raise NotFound(_("No such patient."))
+    if not access.sees_clinical_data(actor, role):
+        raise NotFound(_("No such patient."))
+    if not access.patients_for(actor, role=role).filter(pk=patient.pk).exists():
+        raise NotFound(_("No such patient."))
+    try:
+        page_number = max(1, int(page))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        page_number = 1
+    window = page_number * per_page + 1  # one more than needed tells whether a next page exists
+    wanted = frozenset(c for c in channels or [] if c in CHANNEL_VALUES) or None
+
+    enrolments = access.enrolments_for(actor, role=role).filter(patient=patient)
+    programs = timeline_programs(actor=actor, role=role, patient=patient)
+    if program is not None:
+        enrolments = enrolments.filter(program=program)
+    enrolment_ids = list(enrolments.values_list("pk", flat=True))
+    # Contacts not tied to a program belong to the patient; a program filter leaves them out.
+    own = Q(enrolment_id__in=enrolment_ids)
+    if program is None:
+        own |= Q(enrolment__isnull=True)
+
+    items: list[TimelineItem] = []
+    items += _interactions(patient, own, wanted, window)
+    if wanted is None:
+        items += _cases(patient, own, window)
+    items += _diary(actor, role, enrolment_ids, wanted, window)
+    items += _activities(actor, role, enrolment_ids, wanted, window)
+    if _wanted(wanted, REPORT_CHANNEL):
+        items += _reports(actor, role, enrolment_ids, window)
+    if _wanted(wanted, "device"):
+        items += _device_events(enrolment_ids, window)
+
+    items.sort(key=lambda item: item.when, reverse=True)
+    start = (page_number - 1) * per_page
+    return Timeline(
+        patient=patient,
+        role=role,
+        items=items[start : start + per_page],
+        page=page_number,
+        has_next=len(items) > start + per_page,
+        programs=programs,
+    )
+
+
+def _interactions(
+    patient: Patient, own: Q, wanted: frozenset[str] | None, window: int
+) -> list[TimelineItem]:
+    rows: QuerySet[Interaction] = Interaction.objects.filter(own, patient=patient)
+    if wanted is not None:
+        rows = rows.filter(channel__in=wanted)
+    rows = rows.select_related("handled_by", "enrolment__program", "case").order_by(
+        "-occurred_at", "-pk"
+    )
+    result = []
+    for row in rows[:window]:
+        reason, outcome, notes = split_summary(row.summary)
+        subject = " — ".join(part for part in (reason, notes[:300]) if part)
+        if row.case_id:
+            subject = f"{subject} (case #{row.case_id})"
+        result.append(
+            TimelineItem(
+                when=row.occurred_at,
+                kind="interaction",
+                channel=row.channel,
+                direction=row.direction,
+                who=_name(row.handled_by),
+                subject=subject,
+                outcome=outcome,
+                program=row.enrolment.program.code if row.enrolment else "",
+            )
+        )
+    return result
+
+
+def split_summary(summary: str) -> tuple[str, str, str]:
+    """(reason, outcome, notes) of a summary written by ``services.interactions``."""
+    reason = outcome = ""
+    notes = []
+    for line in summary.splitlines():
+        if line.startswith("Reason: ") and not reason:
+            reason = line.removeprefix("Reason: ")
+        elif line.startswith("Outcome: ") and not outcome:
+            outcome = line.removeprefix("Outcome: ")
+        else:
+            notes.append(line.strip())
+    return reason, outcome, " ".join(n for n in notes if n)
+
+
+def _cases(patient: Patient, own: Q, window: int) -> list[TimelineItem]:
+    rows = (
+        Case.objects.filter(own, patient=patient)
+        .select_related("opened_by", "enrolment__program")
+        .order_by("-opened_at", "-pk")
+    )
+    return [
+        TimelineItem(
+            when=row.opened_at,
+            kind="case",
+            channel="",
+            direction="",
+            who=_name(row.opened_by),
+            subject=f"Case #{row.pk}: {row.subject}",
+            outcome=f"{row.get_status_display()} · {row.get_priority_display()}",
+            program=row.enrolment.program.code if row.enrolment else "",
+        )
+        for row in rows[:window]
+    ]
+
+
+def _diary(
+    actor: User, role: Role, enrolment_ids: list[int], wanted: frozenset[str] | None, window: int
+) -> list[TimelineItem]:
+    sources = [s for s, channel in DIARY_CHANNEL.items() if _wanted(wanted, channel)]
+    if not sources:
+        return []
+    rows = (
+        access.diary_entries_for(actor, role=role)
+        .filter(enrolment_id__in=enrolment_ids, superseded_by__isnull=True, source__in=sources)
+        .select_related("author", "enrolment__program")
+        .order_by("-occurred_at", "-pk")
+    )
+    result = []
+    for row in rows[:window]:
+        detail = row.get_dose_status_display() if row.kind == "dose" else ""
+        if row.kind == "symptom":
+            detail = f"{row.symptom} ({row.severity}/10)"
+        elif row.kind == "measurement":
+            detail = f"{row.get_measurement_display()} {row.value} {row.unit}"
+        elif row.kind == "mood":
+            detail = f"{row.mood}/5"
+        result.append(
+            TimelineItem(
+                when=row.occurred_at,
+                kind="diary",
+                channel=DIARY_CHANNEL.get(row.source, row.source),
+                direction="in",
+                who=_name(row.author) or row.get_source_display(),
+                subject=f"{row.get_kind_display()}: {detail}" if detail else row.get_kind_display(),
+                outcome=row.note[:200],
+                program=row.enrolment.program.code,
+            )
+        )
+    return result
+
+
+def _activities(
+    actor: User, role: Role, enrolment_ids: list[int], wanted: frozenset[str] | None, window: int
+) -> list[TimelineItem]:
+    rows = (
+        access.activities_for(actor, role=role)
+        .filter(
+            enrolment_id__in=enrolment_ids,
+            status__in=[Activity.Status.DONE, Activity.Status.MISSED],
+        )
+        .annotate(happened_at=Coalesce("completed_at", "scheduled_start"))
+        .select_related("module", "assignee__user", "enrolment__program")
+        .order_by("-happened_at", "-pk")
+    )
+    if wanted is not None:
+        module_channels = [
+            c
+            for c in {*MODULE_CHANNEL, "phone", "video", "logistics", "hospital"}
+            if MODULE_CHANNEL.get(c, c) in wanted
+        ]
+        rows = rows.filter(module__channel__in=module_channels)
+    return [
+        TimelineItem(
+            when=row.happened_at,
+            kind="activity",
+            channel=MODULE_CHANNEL.get(row.module.channel, row.module.channel),
+            direction="out",
+            who=_name(row.assignee.user) if row.assignee else "",
+            subject=row.module.name,
+            outcome=row.get_status_display()
+            + (f" · {row.status_reason}" if row.status_reason else "")
+            + (f" · {row.outcome_notes[:200]}" if row.outcome_notes else ""),
+            program=row.enrolment.program.code,
+        )
+        for row in rows[:window]
+    ]
+
+
+def _reports(actor: User, role: Role, enrolment_ids: list[int], window: int) -> list[TimelineItem]:
+    rows = (
+        access.reports_for(actor, role=role)
+        .filter(enrolment_id__in=enrolment_ids)
+        .select_related("author", "enrolment__program")
+        .order_by("-created_at", "-pk")
+    )
+    return [
+        TimelineItem(
+            when=row.created_at,
+            kind="report",
+            channel=REPORT_CHANNEL,
+            direction="in" if row.kind == "patient_to_doctor" else "out",
+            who=_name(row.author),
+            subject=row.subject,
+            outcome=row.get_kind_display(),
+            program=row.enrolment.program.code,
+        )
+        for row in rows[:window]
+    ]
+
+
+def _device_events(enrolment_ids: list[int], window: int) -> list[TimelineItem]:
+    rows = (
+        DeviceEvent.objects.filter(device__enrolment_id__in=enrolment_ids)
+        .select_related("device__enrolment__program")
+        .order_by("-occurred_at", "-pk")
+    )
+    return [
+        TimelineItem(
+            when=row.occurred_at,
+            kind="device",
+            channel="device",
+            direction="in",
+            who=str(row.device),
+            subject=row.kind.replace("_", " "),
+            outcome="",
+            program=row.device.enrolment.program.code if row.device.enrolment else "",
+        )
+        for row in rows[:window]
+    ]
+
+
+# --- the contact centre's patient finder -------------------------------------------------------
+
+PHONE_CHARS = re.compile(r"[^\d+]")
+PHONE_SEPARATORS = (" ", "-", ".", "/", "(", ")")
+PHONE_LIKE = re.compile(r"^\+?[\d\s\-./()]+$")
+CODE_PATTERN = re.compile(r"^PT-[A-Z0-9]{4}-[A-Z0-9]{4}$", re.IGNORECASE)
+
+
+def _digits(phone: str) -> str:
+    return PHONE_CHARS.sub("", phone)
+
+
+@dataclass(frozen=True)
+class PatientMatch:
+    patient: Patient
+    programs: list[str]
+
+
+def find_patients(*, actor: User, role: Role, query: str) -> list[PatientMatch]:
+    """Patients the actor may see whose phone number, name or pseudonymous code match."""
+    query = (query or "").strip()
+    if not query or role == "client" or role not in access.roles_of(actor):
+        return []
+    if not access.sees_clinical_data(actor, role):
+        return []
+    patients = access.patients_for(actor, role=role)
+    digits = _digits(query)
+    if CODE_PATTERN.match(query):
+        patients = patients.filter(code__iexact=query)
+    elif looks_like_phone(query):
+        # A phone number: compare the last nine digits, whatever the spacing or the prefix.
+        tail = digits.lstrip("+")[-9:]
+        bare = F("phone")
+        for separator in PHONE_SEPARATORS:
+            bare = Replace(bare, Value(separator), Value(""))
+        patients = patients.annotate(phone_digits=bare).filter(phone_digits__endswith=tail)
+    else:
+        q = Q()
+        for word in query.split():
+            q &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
+        patients = patients.filter(q)
+    found = list(patients.order_by("last_name", "first_name", "pk")[:SEARCH_LIMIT])
+    visible = (
+        access.enrolments_for(actor, role=role)
+        .filter(patient__in=found)
+        .select_related("program")
+        .order_by("program__code")
+    )
+    programs: dict[int, list[str]] = {}
+    for enrolment in visible:
+        programs.setdefault(enrolment.patient_id, []).append(enrolment.program.code)
+    return [PatientMatch(p, programs.get(p.pk, [])) for p in found]
+
+
+def looks_like_phone(query: str) -> bool:
+    """Digits with the usual separators (spaces, dashes, dots, brackets, a leading +)."""
+    query = (query or "").strip()
+    return bool(PHONE_LIKE.match(query)) and len(_digits(query).lstrip("+")) >= 6
+
+
+def patient_enrolment(
+    *, actor: User, role: Role, patient: Patient, program_code: str
+) -> Enrolment | None:
+    """The patient's visible enrolment in the program of this code (the latest), if any."""
+    if not program_code:
+        return None
+    return (
+        access.enrolments_for(actor, role=role)
+        .filter(patient=patient, program__code=program_code)
+        .select_related("program")
+        .order_by("-pk")
+        .first()
+    )
+
+
+def open_cases(*, actor: User, role: Role, patient: Patient) -> list[Case]:
+    """The patient's cases not yet resolved or closed, that the actor sees (urgent first)."""
+    enrolments = access.enrolments_for(actor, role=role).filter(patient=patient)
+    rows = (
+        Case.objects.filter(
+            Q(enrolment__in=enrolments) | Q(enrolment__isnull=True),
+            patient=patient,
+            status__in=[Case.Status.OPEN, Case.Status.WAITING],
+        )
+        .select_related("assigned_to", "enrolment__program")
+        .order_by("-opened_at", "-pk")
+    )
+    urgency = {value: i for i, value in enumerate(reversed(Case.Priority.values))}
+    return sorted(rows[:SEARCH_LIMIT], key=lambda case: urgency[case.priority])
+
+
+def case_for(*, actor: User, role: Role, case_id: int) -> Case:
+    """One case of a patient whose clinical record the actor may open; otherwise the same 404."""
+    case = Case.objects.select_related("patient").filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(_("No such case."))
+    clinical_patient(actor=actor, role=role, patient_code=case.patient.code)
+    return case
