@@ -182,7 +182,7 @@ class DiaryEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = DiaryEntrySerializer
     pagination_class = AppPagination
-    queryset = DiaryEntry.objects.none()
+    queryset = DiaryEntry.objects.none()  # for the schema; requests use get_queryset
 
     def get_queryset(self):
         entries = app_diary_entries(actor=self.request.user)
@@ -271,7 +271,7 @@ class ActivityViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ActivitySerializer
     pagination_class = AppPagination
-    queryset = Activity.objects.none()
+    queryset = Activity.objects.none()  # for the schema; requests use get_queryset
 
     def get_queryset(self):
         activities = app_activities(actor=self.request.user)
@@ -291,7 +291,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     serializer_class = ReportSerializer
     pagination_class = AppPagination
-    queryset = Report.objects.none()
+    queryset = Report.objects.none()  # for the schema; requests use get_queryset
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):

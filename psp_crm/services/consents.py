@@ -58,9 +58,8 @@ def consent_record(
 @transaction.atomic
 def consent_withdraw(*, actor: User, consent: Consent) -> Consent:
     """Withdraw a consent (the patient herself, or provider staff); history is kept."""
-    if not (
-        access.can_act_for_patient(actor, consent.patient) and consent.patient.user_id == actor.pk
-    ) and not (_may_record(actor, consent.patient)):
+    is_the_patient = consent.patient.user_id is not None and consent.patient.user_id == actor.pk
+    if not is_the_patient and not _may_record(actor, consent.patient):
         raise AccessDenied("Only the patient or provider staff may withdraw this consent.")
     if consent.withdrawn_at is not None:
         raise DomainError("This consent was already withdrawn.")
