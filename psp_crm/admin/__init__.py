@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import analytics, care, catalog, people  # noqa: F401  (registers the model admins)
+from . import analytics, care, catalog, messaging, people  # noqa: F401  (registers the model admins)
 
 admin.site.site_header = _("PSP CRM — provider administration")
 admin.site.site_title = _("PSP CRM admin")

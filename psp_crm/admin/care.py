@@ -22,7 +22,6 @@ from ..models import (
     DiaryEntry,
     Enrolment,
     Interaction,
-    Notification,
     PointsAward,
     Report,
     ReportAttachment,
@@ -461,17 +460,6 @@ class DeviceEventAdmin(ReadOnlyAdminMixin, ScopedAdmin):
 
 
 # --- engagement -------------------------------------------------------------------------------
-
-
-@admin.register(Notification)
-class NotificationAdmin(ScopedAdmin):
-    scope = "enrolment"
-    list_display = ("template", "recipient", "channel", "status", "due_at", "sent_at")
-    list_filter = ("channel", "status", ("due_at", admin.DateFieldListFilter))
-    list_select_related = ("recipient",)
-    search_fields = ("recipient__email", "template")
-    autocomplete_fields = ("recipient", "enrolment")
-    ordering = ("-pk",)  # newest first, served by the primary-key index
 
 
 @admin.register(PointsAward)

@@ -23,13 +23,14 @@ from ..models import (
     Caregiver,
     CarePathwayStep,
     Case,
+    Channel,
     ClientUser,
     Consent,
     Device,
     Doctor,
     Enrolment,
     Interaction,
-    Notification,
+    Message,
     Operator,
     Organization,
     Patient,
@@ -38,6 +39,7 @@ from ..models import (
     Program,
     ProgramTemplate,
     ProviderStaff,
+    Purpose,
     Report,
     ReportReceipt,
     ServiceModule,
@@ -861,7 +863,7 @@ def _anna_extras(world: World, plan: Plan) -> None:
     today, users = world.today, world.users
     enrolment = plan.enrolment
     patient = enrolment.patient
-    anna, luca = users["anna.conti@example.com"], users["luca.conti@example.com"]
+    anna = users["anna.conti@example.com"]
     rossi = users["dr.rossi@sanluca.example"]
     verdi = users["nurse.verdi@curaplus.example"]
     neri = users["counsellor.neri@curaplus.example"]
@@ -1042,37 +1044,53 @@ def _anna_extras(world: World, plan: Plan) -> None:
 
     yesterday_evening = at(today - dt.timedelta(days=1), 18)
     context = {"activity": infusion_today.pk}
-    Notification.objects.bulk_create(
+    sent = Message.Status.SENT
+    Message.objects.bulk_create(
         [
-            Notification(
+            Message(
+                patient=enrolment.patient,
                 recipient=anna,
                 enrolment=enrolment,
-                channel=Notification.Channel.PUSH,
-                template="activity.reminder",
+                activity=infusion_today,
+                purpose=Purpose.ACTIVITY_CONFIRMATION,
+                channel=Channel.PUSH,
+                to_address=anna.email,
+                body="Reminder: your infusion is tomorrow. Reply or call us to change it.",
                 context=context,
                 due_at=yesterday_evening,
                 sent_at=yesterday_evening,
-                status=Notification.Status.SENT,
+                created_at=yesterday_evening,
+                attempts=1,
+                status=sent,
             ),
-            Notification(
-                recipient=luca,
+            Message(
+                patient=enrolment.patient,
                 enrolment=enrolment,
-                channel=Notification.Channel.SMS,
-                template="activity.reminder",
+                activity=infusion_today,
+                purpose=Purpose.ACTIVITY_CONFIRMATION,
+                channel=Channel.SMS,
+                to_address=enrolment.patient.phone,
+                body="Reminder: Anna's infusion is tomorrow.",
                 context=context,
                 due_at=yesterday_evening,
                 sent_at=yesterday_evening,
-                status=Notification.Status.SENT,
+                created_at=yesterday_evening,
+                attempts=1,
+                status=sent,
             ),
-            Notification(
+            Message(
+                patient=enrolment.patient,
                 recipient=anna,
                 enrolment=enrolment,
-                channel=Notification.Channel.IN_APP,
-                template="report.reply",
+                purpose=Purpose.REPORT_NOTIFICATION,
+                channel=Channel.IN_APP,
+                body="Dr. Rossi replied to your report.",
                 context={"report": reply.pk},
                 due_at=reply.created_at,
                 sent_at=reply.created_at,
-                status=Notification.Status.SENT,
+                created_at=reply.created_at,
+                attempts=1,
+                status=sent,
                 read_at=reply.created_at + dt.timedelta(hours=2),
             ),
         ]
@@ -1161,15 +1179,22 @@ def _marco_extras(world: World, plan: Plan) -> None:
         for a in plan.activities
         if a.module.code == "drug-delivery" and a.scheduled_start.astimezone(ROME).date() == today
     )
-    Notification.objects.create(
-        recipient=marco,
+    due = at(today, 7)
+    Message.objects.create(
+        patient=enrolment.patient,
         enrolment=enrolment,
-        channel=Notification.Channel.SMS,
-        template="delivery.reminder",
+        activity=delivery,
+        purpose=Purpose.ACTIVITY_CONFIRMATION,
+        channel=Channel.SMS,
+        to_address=enrolment.patient.phone,
+        body="Your medicines arrive today between 9 and 13.",
         context={"activity": delivery.pk},
-        due_at=at(today, 7),
-        sent_at=at(today, 7) if at(today, 7) <= now else None,
-        status=Notification.Status.SENT if at(today, 7) <= now else Notification.Status.PENDING,
+        due_at=due,
+        next_attempt_at=due,
+        created_at=min(due, now),
+        sent_at=due if due <= now else None,
+        attempts=1 if due <= now else 0,
+        status=Message.Status.SENT if due <= now else Message.Status.QUEUED,
     )
     BadgeAward.objects.create(
         enrolment=enrolment, code="first-injection", awarded_at=at(plan.start, 12)

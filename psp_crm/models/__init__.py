@@ -5,14 +5,24 @@ from .analytics import AdherenceSnapshot, ProgramAnalyticsSettings, RiskModelVer
 from .audit import AuditEvent
 from .devices import Device, DeviceEvent
 from .diary import DiaryEntry
-from .engagement import BadgeAward, Notification, PointsAward
+from .engagement import BadgeAward, PointsAward
 from .enrolments import (
     Consent,
     Enrolment,
     EnrolmentGroupObjectPermission,
     EnrolmentUserObjectPermission,
 )
-from .interactions import Case, Interaction
+from .interactions import CallScript, Case, Interaction
+from .messaging import (
+    Channel,
+    ChannelPreference,
+    ContactPreferences,
+    InboundSms,
+    Language,
+    Message,
+    MessageTemplate,
+    Purpose,
+)
 from .notes import DoctorNote
 from .organizations import Organization, Product
 from .people import (
@@ -43,11 +53,15 @@ __all__ = [
     "AdverseEvent",
     "AuditEvent",
     "BadgeAward",
+    "CallScript",
     "CarePathwayStep",
     "Caregiver",
     "Case",
+    "Channel",
+    "ChannelPreference",
     "ClientUser",
     "Consent",
+    "ContactPreferences",
     "Delegation",
     "Device",
     "DeviceEvent",
@@ -58,8 +72,11 @@ __all__ = [
     "EnrolmentGroupObjectPermission",
     "EnrolmentSchedule",
     "EnrolmentUserObjectPermission",
+    "InboundSms",
     "Interaction",
-    "Notification",
+    "Language",
+    "Message",
+    "MessageTemplate",
     "Operator",
     "OperatorAbsence",
     "Organization",
@@ -72,6 +89,7 @@ __all__ = [
     "ProgramTemplate",
     "ProgramUserObjectPermission",
     "ProviderStaff",
+    "Purpose",
     "Report",
     "ReportAttachment",
     "ReportReceipt",

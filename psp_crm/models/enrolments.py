@@ -121,6 +121,7 @@ class Consent(models.Model):
         CHANNEL_SMS = "channel_sms", _("Contact by SMS")
         CHANNEL_EMAIL = "channel_email", _("Contact by e-mail")
         CHANNEL_PHONE = "channel_phone", _("Contact by phone")
+        CHANNEL_PUSH = "channel_push", _("Push notifications on the app")
         RESEARCH = "research", _("Data sharing for research")
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents")

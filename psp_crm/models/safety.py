@@ -21,11 +21,46 @@ class AdverseEvent(models.Model):
         CAPTURED = "captured", _("Captured")
         FORWARDED = "forwarded", _("Forwarded to sponsor")
 
+    class Reporter(models.TextChoices):
+        PATIENT = "patient", _("The patient")
+        CAREGIVER = "caregiver", _("A caregiver")
+        NURSE = "nurse", _("A nurse")
+        DOCTOR = "doctor", _("A doctor")
+        COUNSELLOR = "counsellor", _("A counsellor")
+        OTHER_OPERATOR = "operator", _("Another operator")
+
     enrolment = models.ForeignKey(
         Enrolment, on_delete=models.PROTECT, related_name="adverse_events"
     )
     reported_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reporter_type = models.CharField(
+        _("first reported by"), max_length=12, choices=Reporter.choices, blank=True
+    )
+    case = models.OneToOneField(
+        "psp_crm.Case",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="adverse_event",
+    )
+    suspect_product = models.ForeignKey(
+        "psp_crm.Product",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reaction = models.CharField(_("reaction"), max_length=200, blank=True)
+    source_interaction = models.ForeignKey(
+        "psp_crm.Interaction", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source_activity = models.ForeignKey(
+        "psp_crm.Activity", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source_diary_entry = models.ForeignKey(
+        "psp_crm.DiaryEntry", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     channel = models.CharField(_("channel"), max_length=20)
     description = models.TextField(_("description"))

@@ -17,15 +17,20 @@ from psp_crm.models import (
     AdherenceSnapshot,
     AuditEvent,
     BadgeAward,
+    CallScript,
     CarePathwayStep,
     Case,
+    ChannelPreference,
+    ContactPreferences,
     DiaryEntry,
     DoctorNote,
     Enrolment,
     EnrolmentGroupObjectPermission,
     EnrolmentSchedule,
+    InboundSms,
     Interaction,
-    Notification,
+    Message,
+    MessageTemplate,
     OperatorAbsence,
     PointsAward,
     ProgramAnalyticsSettings,
@@ -95,7 +100,9 @@ def every_model(world, settings, tmp_path):
     )
     AdverseEventFactory(enrolment=world.enrolment)
     DeviceEventFactory(device=DeviceFactory(enrolment=world.enrolment))
-    Notification.objects.create(recipient=world.patient_user, channel="sms", template="reminder")
+    Message.objects.create(
+        patient=world.patient, channel="sms", purpose="dose_reminder", body="reminder"
+    )
     PointsAward.objects.create(enrolment=world.enrolment, points=5, reason="dose on time")
     BadgeAward.objects.create(enrolment=world.enrolment, code="first-week")
     AuditEvent.objects.create(
@@ -111,6 +118,13 @@ def every_model(world, settings, tmp_path):
         enrolment=world.enrolment, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 1, 31)
     )
     RiskModelVersion.objects.create(program=world.program, version=1)
+    CallScript.objects.create(reason="missed_doses", title="Missed doses", body="Ask why.")
+    MessageTemplate.objects.create(purpose="dose_reminder", channel="sms", body="Dose {time}")
+    ContactPreferences.objects.create(patient=world.patient)
+    ChannelPreference.objects.create(patient=world.patient, purpose="dose_reminder", channel="sms")
+    InboundSms.objects.create(
+        provider_ref="sms-1", from_number="+39 333 000", body="ok", status="unmatched"
+    )
     access.grant_enrolment_perm(world.doctor.user, world.other_enrolment)
     group = access.provider_staff_group(world.provider)
     EnrolmentGroupObjectPermission.objects.create(

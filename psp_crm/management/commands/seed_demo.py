@@ -40,7 +40,7 @@ COUNTED: tuple[type[models.Model], ...] = (
     m.Case,
     m.Report,
     m.AdverseEvent,
-    m.Notification,
+    m.Message,
     m.PointsAward,
     m.BadgeAward,
     m.AuditEvent,
