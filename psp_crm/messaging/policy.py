@@ -1,0 +1,117 @@
+"""Who may be contacted on which channel, for what, and when.
+
+- In-app messages need no consent: the patient reads them in her own portal.
+- E-mail, SMS and push need the matching channel consent (a ``Consent`` row not withdrawn);
+  phone calls need the phone consent. Withdrawal takes effect at once: every check reads the
+  database at send time.
+- On top of consent, the patient chooses per purpose and channel (``ChannelPreference``); without
+  a row the defaults of ``DEFAULT_CHANNELS`` apply.
+- Quiet hours (``ContactPreferences``) defer every channel but in-app to the end of the quiet
+  period, in the patient's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from ..models import (
+    Channel,
+    ChannelPreference,
+    Consent,
+    ContactPreferences,
+    Patient,
+    Purpose,
+)
+
+# The consent each channel needs (in-app needs none).
+CONSENT_FOR_CHANNEL: dict[str, str] = {
+    Channel.EMAIL: Consent.Kind.CHANNEL_EMAIL,
+    Channel.SMS: Consent.Kind.CHANNEL_SMS,
+    Channel.PUSH: Consent.Kind.CHANNEL_PUSH,
+    "phone": Consent.Kind.CHANNEL_PHONE,
+}
+# The channels a purpose uses when the patient has not chosen (in-app is always on).
+DEFAULT_CHANNELS: dict[str, frozenset[str]] = {
+    Purpose.DOSE_REMINDER: frozenset({Channel.IN_APP, Channel.SMS, Channel.PUSH}),
+    Purpose.ACTIVITY_CONFIRMATION: frozenset({Channel.IN_APP, Channel.SMS}),
+    Purpose.ACTIVITY_RESCHEDULED: frozenset({Channel.IN_APP, Channel.SMS}),
+    Purpose.REPORT_NOTIFICATION: frozenset({Channel.IN_APP, Channel.EMAIL}),
+    Purpose.CASE_UPDATE: frozenset({Channel.IN_APP, Channel.EMAIL}),
+    Purpose.GENERAL: frozenset({Channel.IN_APP}),
+}
+# Channels a patient can switch per purpose (in-app cannot be switched off).
+SWITCHABLE_CHANNELS: tuple[str, ...] = (Channel.SMS, Channel.EMAIL, Channel.PUSH)
+
+
+def has_channel_consent(patient: Patient, channel: str) -> bool:
+    """Whether the patient has a consent in force for ``channel`` (in-app: always)."""
+    kind = CONSENT_FOR_CHANNEL.get(channel)
+    if kind is None:
+        return True
+    return Consent.objects.filter(patient=patient, kind=kind, withdrawn_at__isnull=True).exists()
+
+
+def consented_channels(patient: Patient) -> set[str]:
+    """Every channel (incl. ``phone``) the patient has a consent in force for, plus in-app."""
+    kinds = set(
+        Consent.objects.filter(patient=patient, withdrawn_at__isnull=True).values_list(
+            "kind", flat=True
+        )
+    )
+    channels = {channel for channel, kind in CONSENT_FOR_CHANNEL.items() if kind in kinds}
+    return channels | {Channel.IN_APP}
+
+
+def wanted_channels(patient: Patient, purpose: str) -> list[str]:
+    """The channels the patient wants ``purpose`` on (her choices over the defaults), in-app first.
+
+    Consent is *not* applied here: a wanted channel without consent is where a send is skipped
+    and the skip recorded.
+    """
+    wanted = set(DEFAULT_CHANNELS.get(purpose, {Channel.IN_APP}))
+    for channel, enabled in ChannelPreference.objects.filter(
+        patient=patient, purpose=purpose
+    ).values_list("channel", "enabled"):
+        if enabled:
+            wanted.add(channel)
+        else:
+            wanted.discard(channel)
+    wanted.add(Channel.IN_APP)
+    order = [Channel.IN_APP, Channel.PUSH, Channel.SMS, Channel.EMAIL]
+    return [channel for channel in order if channel in wanted]
+
+
+def preferences_of(patient: Patient) -> ContactPreferences:
+    """The patient's language, quiet hours and reminder time (defaults when never saved)."""
+    found = ContactPreferences.objects.filter(patient=patient).first()
+    return found or ContactPreferences(patient=patient)
+
+
+def _zone(prefs: ContactPreferences) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(prefs.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("Europe/Rome")
+
+
+def quiet_until(prefs: ContactPreferences, at: dt.datetime) -> dt.datetime | None:
+    """If ``at`` falls in the patient's quiet hours, when they end (aware); otherwise None.
+
+    Quiet hours may wrap midnight (21:00–08:00). Equal or missing bounds mean no quiet hours.
+    """
+    start, end = prefs.quiet_start, prefs.quiet_end
+    if start is None or end is None or start == end:
+        return None
+    zone = _zone(prefs)
+    local = at.astimezone(zone)
+    now = local.time()
+    if start < end:
+        inside = start <= now < end
+        end_day = local.date()
+    else:  # wraps midnight
+        inside = now >= start or now < end
+        end_day = local.date() + dt.timedelta(days=1) if now >= start else local.date()
+    if not inside:
+        return None
+    return dt.datetime.combine(end_day, end, tzinfo=zone)
