@@ -325,3 +325,26 @@ LOGGING = {
 
 # --- Live updates --------------------------------------------------------------------------------
 PSP_LIVE_REPLAY_MAXLEN = env_int("PSP_LIVE_REPLAY_MAXLEN", 10_000)  # events kept for reconnects
+
+# --- Messages and reminders (psp_crm.messaging; docs/messaging.md) ----------------------------
+# One backend per channel. E-mail goes through Django's e-mail framework (MAILERS above); SMS and
+# push go through a provider interface whose default writes every send to a file in the outbox
+# (one JSON line per message), so a demo or a test can read what would have left.
+PSP_CHANNEL_BACKENDS = {
+    "in_app": "psp_crm.messaging.backends.InAppBackend",
+    "email": env_str("PSP_EMAIL_CHANNEL_BACKEND", "psp_crm.messaging.backends.EmailBackend"),
+    "sms": env_str("PSP_SMS_BACKEND", "psp_crm.messaging.backends.FileBackend"),
+    "push": env_str("PSP_PUSH_BACKEND", "psp_crm.messaging.backends.FileBackend"),
+}
+PSP_OUTBOX_DIR = env_str(
+    "PSP_OUTBOX_DIR",
+    str(BASE_DIR / "var" / (f"test-outbox-{os.getpid()}" if TESTING else "outbox")),
+)
+# A failed send is retried with exponential backoff (1, 5, 25, 125 … minutes) this many times.
+PSP_MESSAGE_MAX_ATTEMPTS = env_int("PSP_MESSAGE_MAX_ATTEMPTS", 5)
+# The SMS provider signs inbound webhooks with this shared secret (HMAC-SHA256); requests older
+# than the max age or seen before are refused. Without a secret the webhook refuses everything.
+PSP_SMS_WEBHOOK_SECRET = env_str(
+    "PSP_SMS_WEBHOOK_SECRET", "demo-sms-webhook-secret" if DEBUG or TESTING else ""
+)
+PSP_SMS_WEBHOOK_MAX_AGE_SECONDS = env_int("PSP_SMS_WEBHOOK_MAX_AGE_SECONDS", 300)
