@@ -1,9 +1,10 @@
 """The patient's omnichannel timeline and the contact centre's patient finder.
 
-The timeline merges, newest first, the patient's interactions and cases, diary entries, activities
-done or missed, reports and device events. Each source is read through the access policy and
-limited to the requested page's window (``page × per_page`` rows at most), so a page costs a fixed
-handful of queries whatever the history's length.
+The timeline merges, newest first, the patient's interactions and cases (with their SLA clock and
+any suspected adverse event), messages and reminders with their delivery status, diary entries,
+activities done or missed, reports and device events. Each source is read through the access
+policy and limited to the requested page's window (``page × per_page`` rows at most), so a page
+costs a fixed handful of queries whatever the history's length.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Replace
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from .. import access
@@ -25,6 +27,7 @@ from ..models import (
     DeviceEvent,
     Enrolment,
     Interaction,
+    Message,
     Patient,
     Program,
     User,
@@ -52,13 +55,14 @@ class TimelineItem:
     """One touchpoint of the timeline."""
 
     when: dt.datetime
-    kind: str  # interaction, case, diary, activity, report, device
+    kind: str  # interaction, case, message, diary, activity, report, device
     channel: str
     direction: str  # "in", "out" or "" when it does not apply
     who: str
     subject: str
     outcome: str
     program: str = ""
+    tone: str = ""  # "warning" or "danger" when the row needs attention (a failed send, overdue)
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ def patient_timeline(
 
     items: list[TimelineItem] = []
     items += _interactions(patient, own, wanted, window)
+    items += _messages(patient, own, wanted, window)
     if wanted is None:
         items += _cases(patient, own, window)
     items += _diary(actor, role, enrolment_ids, wanted, window)
@@ -168,6 +173,10 @@ def _interactions(
     result = []
     for row in rows[:window]:
         reason, outcome, notes = split_summary(row.summary)
+        reason = row.get_reason_display() if row.reason else reason
+        outcome = row.get_outcome_display() if row.outcome else outcome
+        if row.duration_seconds:
+            outcome = " · ".join(p for p in (outcome, duration_label(row.duration_seconds)) if p)
         subject = " — ".join(part for part in (reason, notes[:300]) if part)
         if row.case_id:
             subject = f"{subject} (case #{row.case_id})"
@@ -177,13 +186,21 @@ def _interactions(
                 kind="interaction",
                 channel=row.channel,
                 direction=row.direction,
-                who=_name(row.handled_by),
+                who=_name(row.handled_by) or (_("the patient") if row.direction == "in" else ""),
                 subject=subject,
                 outcome=outcome,
                 program=row.enrolment.program.code if row.enrolment else "",
             )
         )
     return result
+
+
+def duration_label(seconds: int) -> str:
+    """A call's length as people say it: ``7 min 30 s``, ``45 s``."""
+    minutes, rest = divmod(int(seconds), 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 def split_summary(summary: str) -> tuple[str, str, str]:
@@ -203,7 +220,7 @@ def split_summary(summary: str) -> tuple[str, str, str]:
 def _cases(patient: Patient, own: Q, window: int) -> list[TimelineItem]:
     rows = (
         Case.objects.filter(own, patient=patient)
-        .select_related("opened_by", "enrolment__program")
+        .select_related("opened_by", "assigned_to", "enrolment__program", "adverse_event")
         .order_by("-opened_at", "-pk")
     )
     return [
@@ -213,12 +230,89 @@ def _cases(patient: Patient, own: Q, window: int) -> list[TimelineItem]:
             channel="",
             direction="",
             who=_name(row.opened_by),
-            subject=f"Case #{row.pk}: {row.subject}",
-            outcome=f"{row.get_status_display()} · {row.get_priority_display()}",
+            subject=f"Case #{row.pk}: {row.subject}" + _adverse_event_words(row),
+            outcome=" · ".join(case_state_words(row)),
             program=row.enrolment.program.code if row.enrolment else "",
+            tone="danger" if row.is_overdue else "",
         )
         for row in rows[:window]
     ]
+
+
+def _adverse_event_words(case: Case) -> str:
+    event = getattr(case, "adverse_event", None)
+    if event is None:
+        return ""
+    return f" — suspected adverse event: {event.reaction} ({event.get_seriousness_display()})"
+
+
+def case_state_words(case: Case) -> list[str]:
+    """Status, priority, owner and the SLA clock of a case, in plain words."""
+    words = [str(case.get_status_display()), str(case.get_priority_display())]
+    if case.assigned_to_id:
+        words.append(f"owner {_name(case.assigned_to)}")
+    if case.is_open and case.sla_paused_at is not None:
+        words.append("SLA paused")
+    elif case.is_overdue:
+        words.append("SLA overdue")
+    elif case.is_open and case.due_at is not None:
+        words.append(f"due {localtime(case.due_at):%d %b %H:%M}")
+    if case.escalation_level:
+        words.append(f"escalated (level {case.escalation_level})")
+    return words
+
+
+MESSAGE_TONE = {
+    Message.Status.FAILED: "danger",
+    Message.Status.RETRYING: "warning",
+    Message.Status.SKIPPED: "warning",
+}
+# Message channels → timeline channels (in-app and push reach the patient's app).
+MESSAGE_CHANNEL = {"in_app": "app", "push": "app", "sms": "sms", "email": "email"}
+
+
+def _messages(
+    patient: Patient, own: Q, wanted: frozenset[str] | None, window: int
+) -> list[TimelineItem]:
+    channels = [c for c, shown in MESSAGE_CHANNEL.items() if _wanted(wanted, shown)]
+    if not channels:
+        return []
+    rows = (
+        Message.objects.filter(own, patient=patient, channel__in=channels)
+        .annotate(happened_at=Coalesce("sent_at", "created_at"))
+        .select_related("created_by", "enrolment__program")
+        .order_by("-happened_at", "-pk")
+    )
+    result = []
+    for row in rows[:window]:
+        state = [str(row.get_status_display())]
+        if row.status == Message.Status.SKIPPED and row.skip_reason:
+            state.append(row.skip_reason)
+        if row.status in (Message.Status.RETRYING, Message.Status.FAILED):
+            state.append(f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}")
+            if row.last_error:
+                state.append(row.last_error[:120])
+        if row.status == Message.Status.RETRYING and row.next_attempt_at:
+            state.append(f"next try {localtime(row.next_attempt_at):%d %b %H:%M}")
+        if row.status == Message.Status.DEFERRED and row.next_attempt_at:
+            state.append(f"quiet hours, sends at {localtime(row.next_attempt_at):%d %b %H:%M}")
+        if row.read_at:
+            state.append("read")
+        label = f"{row.get_purpose_display()} ({row.get_channel_display()})"
+        result.append(
+            TimelineItem(
+                when=row.happened_at,
+                kind="message",
+                channel=MESSAGE_CHANNEL[row.channel],
+                direction="out",
+                who=_name(row.created_by) or str(_("automatic")),
+                subject=f"{label}: {row.body[:200]}" if row.body else label,
+                outcome=" · ".join(state),
+                program=row.enrolment.program.code if row.enrolment else "",
+                tone=MESSAGE_TONE.get(row.status, ""),
+            )
+        )
+    return result
 
 
 def _diary(

@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from psp_crm.errors import NotFound
-from psp_crm.models import Activity
+from psp_crm.models import Activity, Case, Interaction, Message
 from psp_crm.selectors.timeline import find_patients, patient_timeline
 from psp_crm.services.interactions import interaction_log
 from tests.factories import (
     ActivityFactory,
+    AdverseEventFactory,
     DeviceEventFactory,
     DeviceFactory,
     DiaryEntryFactory,
@@ -79,11 +82,18 @@ def test_channel_filter_and_paging(world):
     assert len(first.items) == 4 and len(second.items) == 2
 
 
-def test_query_count_does_not_grow_with_history(world, django_assert_max_num_queries):
+def test_query_count_does_not_grow_with_history(world):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as context:
+            patient_timeline(actor=world.counsellor.user, role="operator", patient=world.patient)
+        return len(context.captured_queries)
+
+    before = queries()
     for _ in range(30):
         DiaryEntryFactory(enrolment=world.enrolment)
-    with django_assert_max_num_queries(20):
-        patient_timeline(actor=world.counsellor.user, role="operator", patient=world.patient)
+        Message.objects.create(patient=world.patient, purpose="general", channel="sms", body="x")
+        Case.objects.create(patient=world.patient, subject="More")
+    assert queries() == before
 
 
 @pytest.mark.parametrize(
@@ -105,3 +115,93 @@ def test_find_patients_is_scoped(world):
     found = find_patients(actor=world.counsellor.user, role="operator", query="0212345678")
     assert [m.patient for m in found] == [world.patient]
     assert find_patients(actor=world.driver.user, role="operator", query="0212345678") == []
+
+
+def test_messages_show_their_delivery_status(world):
+    now = timezone.now()
+    Message.objects.create(
+        patient=world.patient,
+        enrolment=world.enrolment,
+        purpose="dose_reminder",
+        channel="sms",
+        body="Time for your dose",
+        status=Message.Status.SKIPPED,
+        skip_reason="no consent for SMS",
+        created_at=now - dt.timedelta(minutes=30),
+    )
+    Message.objects.create(
+        patient=world.patient,
+        enrolment=world.enrolment,
+        purpose="activity_rescheduled",
+        channel="email",
+        body="Your visit moved",
+        status=Message.Status.RETRYING,
+        attempts=2,
+        last_error="SMTP timeout",
+        next_attempt_at=now + dt.timedelta(minutes=25),
+        created_at=now - dt.timedelta(minutes=20),
+    )
+    timeline = patient_timeline(actor=world.counsellor.user, role="operator", patient=world.patient)
+    messages = [item for item in timeline.items if item.kind == "message"]
+    assert [m.channel for m in messages] == ["email", "sms"]
+    assert "Failed, will retry" in messages[0].outcome and "2 attempts" in messages[0].outcome
+    assert "SMTP timeout" in messages[0].outcome and "next try" in messages[0].outcome
+    assert messages[1].outcome == "Skipped · no consent for SMS"
+    assert messages[1].who == "automatic"
+    only_sms = patient_timeline(
+        actor=world.counsellor.user, role="operator", patient=world.patient, channels=["sms"]
+    )
+    assert [item.kind for item in only_sms.items] == ["message"]
+
+
+def test_calls_show_reason_outcome_and_duration(world):
+    Interaction.objects.create(
+        patient=world.patient,
+        enrolment=world.enrolment,
+        channel="phone",
+        direction="out",
+        reason="missed_doses",
+        outcome="callback",
+        duration_seconds=450,
+        summary="Forgot the pen at work.",
+        handled_by=world.counsellor.user,
+    )
+    item = patient_timeline(
+        actor=world.counsellor.user, role="operator", patient=world.patient
+    ).items[0]
+    assert item.subject == "Missed doses — Forgot the pen at work."
+    assert item.outcome == "Call back requested · 7 min 30 s"
+
+
+def test_cases_show_sla_clock_owner_and_adverse_event(world):
+    now = timezone.now()
+    overdue = Case.objects.create(
+        patient=world.patient,
+        enrolment=world.enrolment,
+        subject="Rash after infusion",
+        category="adverse_event_suspicion",
+        priority="high",
+        assigned_to=world.counsellor.user,
+        due_at=now - dt.timedelta(hours=1),
+        escalation_level=1,
+    )
+    AdverseEventFactory(enrolment=world.enrolment, case=overdue, reaction="rash")
+    Case.objects.create(
+        patient=world.patient,
+        subject="Waiting for the patient's documents",
+        status="waiting",
+        due_at=now - dt.timedelta(hours=5),
+        sla_paused_at=now - dt.timedelta(hours=6),
+        opened_at=now - dt.timedelta(days=1),
+    )
+    items = [
+        i
+        for i in patient_timeline(
+            actor=world.counsellor.user, role="operator", patient=world.patient
+        ).items
+        if i.kind == "case"
+    ]
+    assert "suspected adverse event: rash" in items[0].subject
+    assert "SLA overdue" in items[0].outcome and "escalated (level 1)" in items[0].outcome
+    assert "owner" in items[0].outcome
+    assert "SLA paused" in items[1].outcome and "overdue" not in items[1].outcome
