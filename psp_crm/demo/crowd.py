@@ -274,6 +274,7 @@ def _draw(rng: random.Random, index: int, today: dt.date) -> Draw:
         sex=sex,
         birth_date=dt.date(rng.randint(1945, 2002), rng.randint(1, 12), rng.randint(1, 28)),
         email=email,
+        phone=f"+39 345 {900 + index // 10000} {index % 10000:04d}",  # unique, no draw taken
         address=f"{rng.choice(STREETS)} {rng.randint(1, 180)}",
         city=city,
         postcode=f"{CITIES[city][1]}{rng.randint(0, 99):02d}",

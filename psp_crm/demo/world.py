@@ -558,6 +558,7 @@ class PatientSpec:
     times: dict[str, dt.time] = field(default_factory=dict)
     device: str = ""
     weight_kg: float = 70.0
+    phone: str = ""
 
 
 def _day_of_month_back(target: dt.date, months: int) -> dt.date:
@@ -602,6 +603,7 @@ def _patient_specs(today: dt.date) -> list[PatientSpec]:
             operators=ms_team,
             times={"infusion": dt.time(9), "delivery": dt.time(10), "pickup": dt.time(15)},
             weight_kg=62.0,
+            phone="+39 333 412 7788",
         ),
         # Marco: cold-chain pen delivery today; fortnightly calls; dietitian month 1 and 3.
         PatientSpec(
@@ -626,6 +628,7 @@ def _patient_specs(today: dt.date) -> list[PatientSpec]:
             times={"delivery": dt.time(11), "counselling": dt.time(17, 30)},
             device=Device.Kind.INJECTOR,
             weight_kg=84.0,
+            phone="+39 347 221 0934",
         ),
         # Sara: infusion in two days, so her delivery is today.
         PatientSpec(
@@ -643,6 +646,7 @@ def _patient_specs(today: dt.date) -> list[PatientSpec]:
             operators=ms_team,
             times={"infusion": dt.time(9, 30), "delivery": dt.time(9), "pickup": dt.time(16)},
             weight_kg=58.0,
+            phone="+39 340 118 2233",
         ),
         # Giorgio: infusion yesterday, waste pickup today.
         PatientSpec(
@@ -661,6 +665,7 @@ def _patient_specs(today: dt.date) -> list[PatientSpec]:
             times={"infusion": dt.time(11), "delivery": dt.time(11), "pickup": dt.time(14, 30)},
             device=Device.Kind.BP_MONITOR,
             weight_kg=88.0,
+            phone="+39 335 776 1200",
         ),
         # Elena: infusion tomorrow.
         PatientSpec(
@@ -678,6 +683,7 @@ def _patient_specs(today: dt.date) -> list[PatientSpec]:
             operators=ms_team,
             times={"infusion": dt.time(9), "delivery": dt.time(9, 30), "pickup": dt.time(17)},
             weight_kg=66.0,
+            phone="+39 339 540 8812",
         ),
         # Rosa: monthly nurse visit this afternoon; tablets from a smart blister pack.
         PatientSpec(
@@ -696,6 +702,7 @@ def _patient_specs(today: dt.date) -> list[PatientSpec]:
             times={"nurse-visit": dt.time(15), "delivery": dt.time(10, 30)},
             device=Device.Kind.BLISTER,
             weight_kg=71.0,
+            phone="+39 338 706 3311",
         ),
         # Paolo: monthly nurse visit in three days; weekly pen.
         PatientSpec(
@@ -713,6 +720,7 @@ def _patient_specs(today: dt.date) -> list[PatientSpec]:
             operators=ra_team,
             times={"nurse-visit": dt.time(10), "delivery": dt.time(8, 30)},
             weight_kg=79.0,
+            phone="+39 348 903 4455",
         ),
     ]
 
@@ -728,6 +736,7 @@ def _enrol(world: World, ops: User, spec: PatientSpec, user: User | None) -> Enr
         birth_date=spec.birth_date,
         sex=spec.sex,
         email=spec.email,
+        phone=spec.phone,
         address=spec.address,
         city=spec.city,
         postcode=spec.postcode,
@@ -749,6 +758,8 @@ def _enrol(world: World, ops: User, spec: PatientSpec, user: User | None) -> Enr
         Consent.Kind.DATA_PROCESSING,
         Consent.Kind.CHANNEL_SMS,
         Consent.Kind.CHANNEL_EMAIL,
+        Consent.Kind.CHANNEL_PHONE,
+        *((Consent.Kind.CHANNEL_PUSH,) if user is not None else ()),
     ):
         consent_record(
             actor=ops, patient=patient, kind=kind, document_version=version, enrolment=enrolment
