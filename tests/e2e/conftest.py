@@ -88,3 +88,25 @@ def sign_in(live_server, page, demo_world):
         return page
 
     return do
+
+
+@pytest.fixture
+def second_page(browser, live_server, demo_world):
+    """Another person's browser, signed in: ``second_page(email)``."""
+    contexts = []
+
+    def open_as(email: str):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=login]", email)
+        page.fill("input[name=password]", "demo-psp-2026")
+        page.click("form button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()

@@ -29,28 +29,6 @@ def test_the_indicator_shows_a_dropped_connection_and_the_reconnect(sign_in):
     expect(status).to_have_attribute("data-state", "on", timeout=15_000)
 
 
-@pytest.fixture
-def second_page(browser, live_server, demo_world):
-    """Another person's browser, signed in: ``second_page(email)``."""
-    contexts = []
-
-    def open_as(email: str):
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=login]", email)
-        page.fill("input[name=password]", "demo-psp-2026")
-        page.click("form button[type=submit]")
-        page.wait_for_load_state("networkidle")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
-
-
 def test_anna_logs_a_symptom_and_rossis_open_page_shows_it(sign_in, second_page):
     rossi = second_page("dr.rossi@sanluca.example")
     rossi.locator("[data-testid=patient-list]").get_by_role(
