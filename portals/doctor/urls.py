@@ -12,6 +12,11 @@ urlpatterns = [
     path("patients/<int:enrolment_id>/timeline/", views.TimelineView.as_view(), name="timeline"),
     path("patients/<int:enrolment_id>/notes/", views.NotesView.as_view(), name="notes"),
     path(
+        "patients/<int:enrolment_id>/adverse-events/new/",
+        views.AdverseEventView.as_view(),
+        name="adverse_event",
+    ),
+    path(
         "patients/<int:enrolment_id>/reports/<int:pk>/", views.ReportView.as_view(), name="report"
     ),
     path("attachments/<int:pk>/", views.AttachmentView.as_view(), name="attachment"),

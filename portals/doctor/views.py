@@ -9,13 +9,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portals.common.forms import TimelineFilterForm
 from portals.common.views import PortalView
 from psp_crm.attachments import attachment_response
-from psp_crm.errors import NotFound
+from psp_crm.errors import DomainError, NotFound
+from psp_crm.selectors.call_list import program_products, symptom_entry_for
 from psp_crm.selectors.diary import diary_page, measurement_series
 from psp_crm.selectors.enrolments import (
     doctor_notes,
@@ -34,6 +36,7 @@ from psp_crm.selectors.reports import (
     reports_inbox,
 )
 from psp_crm.selectors.timeline import patient_timeline, timeline_programs
+from psp_crm.services.adverse_events import adverse_event_capture
 from psp_crm.services.audit import audit_patient_read
 from psp_crm.services.enrolments import enrolment_refer
 from psp_crm.services.notes import note_add
@@ -41,7 +44,7 @@ from psp_crm.services.patients import patient_register
 from psp_crm.services.reports import report_mark_read, report_reply
 
 from .charts import series_svg
-from .forms import NoteForm, PatientSearchForm, ReferralForm, ReplyForm
+from .forms import AdverseEventForm, NoteForm, PatientSearchForm, ReferralForm, ReplyForm
 
 
 def _apply_errors(form, error: ValidationError) -> None:
@@ -122,17 +125,19 @@ class PatientView(PatientMixin, DoctorView):
         series = measurement_series(actor=actor, role="doctor", enrolment=enrolment)
         reports = reports_inbox(actor=actor, role="doctor", enrolment=enrolment)
         kwargs.setdefault("note_form", NoteForm())
+        diary = diary_page(
+            actor=actor,
+            role="doctor",
+            enrolment=enrolment,
+            page=self.request.GET.get("page"),
+            per_page=20,
+        )
         return super().get_context_data(
             record=record,
             enrolment=enrolment,
             patient=enrolment.patient,
-            timeline=diary_page(
-                actor=actor,
-                role="doctor",
-                enrolment=enrolment,
-                page=self.request.GET.get("page"),
-                per_page=20,
-            ),
+            timeline=diary,
+            symptom_entries=[e for e in diary.object_list if e.kind == "symptom"],
             charts=[(s, series_svg(s)) for s in series],
             reports=list(reports[:20]),
             notes=doctor_notes(actor=actor, enrolment=enrolment),
@@ -298,3 +303,93 @@ class ReferView(DoctorView):
                 )
                 return HttpResponseRedirect(reverse("doctor:patient", args=[enrolment.pk]))
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class AdverseEventView(PatientMixin, DoctorView):
+    """Flag a suspected adverse event of a followed patient.
+
+    Opened with ``?diary=<entry id>`` next to a symptom of the diary, the form is prefilled with
+    the symptom and its date, and the patient counts as the first reporter (``source_diary_entry``).
+    """
+
+    template_name = "portals/doctor/adverse_event.html"
+    page_title = gettext_lazy("Flag a suspected adverse event")
+
+    def get_entry(self, enrolment):
+        entry_id = self.request.POST.get("diary") or self.request.GET.get("diary")
+        if not entry_id:
+            return None
+        entry = symptom_entry_for(
+            actor=self.request.user, role="doctor", enrolment=enrolment, entry_id=entry_id
+        )
+        if entry is None:
+            raise NotFound(_("No such diary entry."))
+        return entry
+
+    def get_form(self, enrolment, entry, data=None) -> AdverseEventForm:
+        initial = {}
+        if entry is not None:
+            initial = {
+                "reaction": entry.symptom,
+                "onset_date": timezone.localtime(entry.occurred_at).date(),
+                "reporter_type": "patient",
+                "description": " ".join(
+                    part
+                    for part in (
+                        _("Severity %(severity)s/10.") % {"severity": entry.severity}
+                        if entry.severity is not None
+                        else "",
+                        entry.note,
+                    )
+                    if part
+                ),
+            }
+        return AdverseEventForm(
+            data, products=program_products([enrolment.program]), initial=initial
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        enrolment = kwargs.pop("enrolment", None) or self.get_enrolment()
+        entry = kwargs.pop("entry", None)
+        if entry is None and "form" not in kwargs:
+            entry = self.get_entry(enrolment)
+        kwargs.setdefault("form", self.get_form(enrolment, entry))
+        return super().get_context_data(
+            enrolment=enrolment, patient=enrolment.patient, entry=entry, **kwargs
+        )
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        enrolment = self.get_enrolment()
+        entry = self.get_entry(enrolment)
+        form = self.get_form(enrolment, entry, request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                event = adverse_event_capture(
+                    actor=request.user,
+                    patient=enrolment.patient,
+                    enrolment=enrolment,
+                    reaction=data["reaction"],
+                    description=data["description"],
+                    onset_date=data["onset_date"],
+                    seriousness=data["seriousness"],
+                    suspect_product=form.product(),
+                    reporter_type=data["reporter_type"],
+                    first_known_at=data["first_known_at"],
+                    channel="diary" if entry is not None else "doctor",
+                    source_diary_entry=entry,
+                )
+            except DomainError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "Suspected adverse event recorded (case #%(id)s): the program's team "
+                        "forwards it to pharmacovigilance."
+                    )
+                    % {"id": event.case_id},
+                )
+                return HttpResponseRedirect(reverse("doctor:patient", args=[enrolment.pk]))
+        context = self.get_context_data(enrolment=enrolment, entry=entry, form=form)
+        return self.render_to_response(context, status=400)

@@ -10,7 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psp_crm.models import Activity, Case, Interaction
+from psp_crm.models import Activity, AdverseEvent, Case, Interaction
 
 BP_PATTERN = re.compile(r"^\d{2,3}/\d{2,3}$")
 NURSE_MODULES = frozenset({"home-infusion", "nurse-home-visit", "self-injection-training"})
@@ -197,8 +197,35 @@ class NoShowForm(forms.Form):
 # --- the contact centre: log a contact, open a case, find the caller -------------------------
 
 
+DURATION_PATTERN = re.compile(r"^(\d{1,3})(?::([0-5]?\d))?$")
+CASE_CATEGORIES = [
+    ("request", _("Request")),
+    ("complaint", _("Complaint")),
+    ("logistics", _("Logistics problem")),
+    ("adverse_event_suspicion", _("Adverse-event suspicion")),
+    ("information", _("Information")),
+]
+
+
+def parse_duration(value: str) -> int | None:
+    """Seconds from "7" (minutes) or "7:30" (minutes:seconds); None when empty."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    match = DURATION_PATTERN.match(value)
+    if match is None:
+        raise forms.ValidationError(
+            _("Write the duration in minutes (7) or minutes and seconds (7:30).")
+        )
+    return int(match.group(1)) * 60 + int(match.group(2) or 0)
+
+
+def _program_choices(programs) -> list[tuple[str, str]]:
+    return [("", _("Not tied to a program"))] + [(p.code, p.code) for p in programs]
+
+
 class InteractionForm(forms.Form):
-    """Log a contact with the patient (reason, outcome and notes land on her timeline)."""
+    """Log a contact with the patient: reason, outcome, duration and notes."""
 
     channel = forms.ChoiceField(
         label=_("Channel"), choices=Interaction.Channel.choices, initial="phone"
@@ -207,43 +234,144 @@ class InteractionForm(forms.Form):
         label=_("Direction"), choices=Interaction.Direction.choices, initial="in"
     )
     program = forms.ChoiceField(label=_("Program"), required=False)
-    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
-    outcome = forms.CharField(label=_("Outcome"), max_length=200, required=False)
+    reason = forms.ChoiceField(
+        label=_("Reason"),
+        required=False,
+        choices=[("", "—"), *Interaction.Reason.choices],
+    )
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        required=False,
+        choices=[("", "—"), *Interaction.Outcome.choices],
+    )
+    duration = forms.CharField(
+        label=_("Duration"),
+        max_length=10,
+        required=False,
+        help_text=_("Minutes (7) or minutes:seconds (7:30)."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "7:30"}),
+    )
     summary = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
     def __init__(self, *args: Any, programs=(), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["program"].choices = [("", _("Not tied to a program"))] + [
-            (p.code, p.code) for p in programs
-        ]
+        self.fields["program"].choices = _program_choices(programs)
+
+    def clean_duration(self) -> int | None:
+        return parse_duration(self.cleaned_data["duration"])
 
 
 class CaseForm(forms.Form):
-    """Open a contact-centre case for the patient."""
+    """Open a contact-centre case for the patient, with its owner."""
 
     subject = forms.CharField(label=_("Subject"), max_length=200)
-    category = forms.ChoiceField(
-        label=_("Category"),
-        choices=[
-            ("request", _("Request")),
-            ("complaint", _("Complaint")),
-            ("logistics", _("Logistics problem")),
-            ("adverse_event_suspicion", _("Adverse-event suspicion")),
-            ("information", _("Information")),
-        ],
-    )
+    category = forms.ChoiceField(label=_("Category"), choices=CASE_CATEGORIES)
     priority = forms.ChoiceField(
         label=_("Priority"), choices=Case.Priority.choices, initial="normal"
     )
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    assigned_to = forms.TypedChoiceField(
+        label=_("Owner"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text=_("Left empty, the case is yours."),
+    )
     program = forms.ChoiceField(label=_("Program"), required=False)
 
-    def __init__(self, *args: Any, programs=(), **kwargs: Any) -> None:
+    def __init__(self, *args: Any, programs=(), owners=(), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["program"].choices = [("", _("Not tied to a program"))] + [
-            (p.code, p.code) for p in programs
+        self.fields["program"].choices = _program_choices(programs)
+        self.owners = {user.pk: user for user in owners}
+        self.fields["assigned_to"].choices = [
+            (user.pk, user.get_full_name() or user.email) for user in owners
         ]
+
+    def owner(self):
+        """The chosen owner (None: whoever opens the case)."""
+        return self.owners.get(self.cleaned_data.get("assigned_to"))
+
+
+class AdverseEventForm(forms.Form):
+    """Flag a suspected adverse event: the facts pharmacovigilance needs later."""
+
+    program = forms.ChoiceField(label=_("Program"))
+    reaction = forms.CharField(
+        label=_("Reaction"), max_length=200, help_text=_("e.g. rash on both arms")
+    )
+    onset_date = forms.DateField(
+        label=_("Onset date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    seriousness = forms.ChoiceField(
+        label=_("Seriousness"), choices=AdverseEvent.Seriousness.choices, initial="non_serious"
+    )
+    suspect_product = forms.TypedChoiceField(
+        label=_("Suspect product"), coerce=int, required=False, empty_value=None
+    )
+    reporter_type = forms.ChoiceField(
+        label=_("First reported by"), choices=AdverseEvent.Reporter.choices, initial="patient"
+    )
+    first_known_at = forms.DateTimeField(
+        label=_("First known at"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("When the provider first heard of it: the forwarding clock starts here."),
+    )
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    source_interaction = forms.TypedChoiceField(
+        label=_("Reported during the contact"), coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(
+        self, *args: Any, programs=(), products=(), interactions=(), **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault(
+            "first_known_at", timezone.localtime().replace(second=0, microsecond=0)
+        )
+        programs = list(programs)
+        if len(programs) == 1:
+            kwargs["initial"].setdefault("program", programs[0].code)
+        super().__init__(*args, **kwargs)
+        self.fields["program"].choices = [(p.code, f"{p.code} — {p.name}") for p in programs]
+        self.fields["suspect_product"].choices = [("", _("The patient's current product"))] + [
+            (product.pk, product.name) for product in products
+        ]
+        interactions = list(interactions)
+        self.interactions = {i.pk: i for i in interactions}
+        if interactions:
+            self.fields["source_interaction"].choices = [("", _("None"))] + [
+                (
+                    i.pk,
+                    f"{timezone.localtime(i.occurred_at):%d/%m %H:%M} · "
+                    f"{i.get_channel_display()}"
+                    + (f" · {i.get_reason_display()}" if i.reason else ""),
+                )
+                for i in interactions
+            ]
+        else:
+            del self.fields["source_interaction"]
+        self.products = {product.pk: product for product in products}
+
+    def clean_onset_date(self) -> dt.date | None:
+        day = self.cleaned_data["onset_date"]
+        if day is not None and day > timezone.localdate():
+            raise forms.ValidationError(_("The onset date cannot be in the future."))
+        return day
+
+    def product(self):
+        return self.products.get(self.cleaned_data.get("suspect_product"))
+
+    def interaction(self):
+        return self.interactions.get(self.cleaned_data.get("source_interaction"))
 
 
 class CallerSearchForm(forms.Form):

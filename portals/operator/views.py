@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
@@ -15,13 +16,20 @@ from django.utils.translation import gettext_lazy as _
 from portals.common.forms import TimelineFilterForm
 from portals.common.views import PortalView
 from psp_crm.access import sees_clinical_data
-from psp_crm.errors import AccessDenied, DomainError
-from psp_crm.models import Activity, Case
+from psp_crm.errors import AccessDenied, DomainError, NotFound
+from psp_crm.models import Activity, Case, Interaction, Patient
 from psp_crm.selectors.activities import (
     activity_clinical_context,
     group_by_local_day,
     operator_activity,
     operator_agenda,
+)
+from psp_crm.selectors.call_list import (
+    case_owner_choices,
+    outbound_calls_for,
+    program_products,
+    recent_interactions,
+    script_for,
 )
 from psp_crm.selectors.timeline import (
     case_for,
@@ -34,10 +42,17 @@ from psp_crm.selectors.timeline import (
     timeline_programs,
 )
 from psp_crm.services import activities as services
+from psp_crm.services.adverse_events import adverse_event_capture
 from psp_crm.services.audit import audit_patient_read
-from psp_crm.services.interactions import case_open, case_update_status, interaction_log
+from psp_crm.services.interactions import (
+    case_assign,
+    case_open,
+    case_update_status,
+    interaction_log,
+)
 
 from .forms import (
+    AdverseEventForm,
     CallerSearchForm,
     CancelForm,
     CaseForm,
@@ -134,10 +149,13 @@ class ActivityView(OperatorView):
             obj=activity,
             request=self.request,
         )
+        clinical_context = activity_clinical_context(actor=actor, activity=activity)
+        if clinical_context is not None:
+            kwargs.setdefault("ae_form", activity_ae_form(activity))
         return super().get_context_data(
             activity=activity,
             patient=activity.enrolment.patient,
-            clinical_context=activity_clinical_context(actor=actor, activity=activity),
+            clinical_context=clinical_context,
             page_title=activity.module.name,
             **self.forms_for(activity, kwargs.pop("bound", None)),
             **kwargs,
@@ -265,19 +283,104 @@ def _filter_query(request: HttpRequest) -> str:
     return f"{encoded}&" if encoded else ""
 
 
+def _script_language(request: HttpRequest) -> str:
+    return (getattr(request, "LANGUAGE_CODE", "") or "it")[:2]
+
+
+def _apply_domain_errors(form, exc: DomainError) -> None:
+    for field, errors in _error_items(exc):
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+
+
+def _capture_adverse_event(request: HttpRequest, *, form, patient: Patient, enrolment, **source):
+    """Call the capture service with a valid adverse-event form (DomainError goes to the form)."""
+    data = form.cleaned_data
+    return adverse_event_capture(
+        actor=request.user,
+        patient=patient,
+        enrolment=enrolment,
+        reaction=data["reaction"],
+        description=data["description"],
+        onset_date=data["onset_date"],
+        seriousness=data["seriousness"],
+        suspect_product=form.product(),
+        reporter_type=data["reporter_type"],
+        first_known_at=data["first_known_at"],
+        **source,
+    )
+
+
+class ClinicalOperatorView(OperatorView):
+    """Contact-centre pages: for counsellors and clinical operators, never logistics (403)."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not sees_clinical_data(request.user, "operator"):
+            raise AccessDenied(_t("The contact centre is for clinical and counselling staff."))
+        return super().get(request, *args, **kwargs)
+
+
 class TimelineView(OperatorView):
-    """A patient's timeline across every channel, with forms to log a contact and open a case.
+    """A patient's timeline across every channel, with forms to log a contact, open a case and
+    flag a suspected adverse event.
 
     A counsellor sees every patient of the programs she staffs, other clinical operators their
-    own patients; logistics operators never (the same 404 as an unknown patient).
+    own patients; logistics operators never (the same 404 as an unknown patient). Opened with
+    ``?reason=…&direction=out`` (from the outbound call list) the log form is prefilled and the
+    call script of that reason is shown.
     """
 
     template_name = "portals/operator/timeline.html"
 
-    def get_patient(self):
+    def get_patient(self) -> Patient:
         return clinical_patient(
             actor=self.request.user, role="operator", patient_code=self.kwargs["code"]
         )
+
+    def log_initial(self) -> dict[str, Any]:
+        query = self.request.GET
+        initial: dict[str, Any] = {}
+        if query.get("reason") in Interaction.Reason.values:
+            initial["reason"] = query["reason"]
+        if query.get("direction") in Interaction.Direction.values:
+            initial["direction"] = query["direction"]
+        if query.get("channel") in Interaction.Channel.values:
+            initial["channel"] = query["channel"]
+        if query.get("program"):
+            initial["program"] = query["program"]
+        return initial
+
+    def forms(self, patient: Patient, programs, data=None, action: str = "") -> dict[str, Any]:
+        actor = self.request.user
+        owners = case_owner_choices(actor=actor, patient=patient)
+        interactions = recent_interactions(actor=actor, role="operator", patient=patient)
+        logged = self.request.GET.get("logged")
+        ae_initial = {}
+        if logged and logged.isdigit() and int(logged) in {i.pk for i in interactions}:
+            ae_initial["source_interaction"] = int(logged)
+        return {
+            "interaction_form": InteractionForm(
+                data if action == "log" else None,
+                prefix="log",
+                programs=programs,
+                initial=self.log_initial(),
+            ),
+            "case_form": CaseForm(
+                data if action == "case" else None,
+                prefix="case",
+                programs=programs,
+                owners=owners,
+                initial={"assigned_to": actor.pk},
+            ),
+            "ae_form": AdverseEventForm(
+                data if action == "ae" else None,
+                prefix="ae",
+                programs=programs,
+                products=program_products(programs),
+                interactions=interactions,
+                initial=ae_initial,
+            ),
+        }
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         actor = self.request.user
@@ -294,8 +397,16 @@ class TimelineView(OperatorView):
             page=self.request.GET.get("page") or 1,
             **filter_form.filters(),
         )
-        kwargs.setdefault("interaction_form", InteractionForm(prefix="log", programs=programs))
-        kwargs.setdefault("case_form", CaseForm(prefix="case", programs=programs))
+        for name, form in self.forms(patient, programs).items():
+            kwargs.setdefault(name, form)
+        reason = self.request.GET.get("reason", "")
+        script = None
+        if reason in Interaction.Reason.values:
+            program = next(
+                (p for p in programs if p.code == self.request.GET.get("program")),
+                programs[0] if len(programs) == 1 else None,
+            )
+            script = script_for(program, reason, language=_script_language(self.request))
         return super().get_context_data(
             patient=patient,
             timeline=timeline,
@@ -303,6 +414,8 @@ class TimelineView(OperatorView):
             filter_query=_filter_query(self.request),
             open_cases=open_cases(actor=actor, role="operator", patient=patient),
             case_statuses=Case.Status.choices,
+            script=script,
+            script_reason=reason if script is not None else "",
             page_title=patient.full_name,
             **kwargs,
         )
@@ -310,17 +423,13 @@ class TimelineView(OperatorView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         patient = self.get_patient()
         programs = timeline_programs(actor=request.user, role="operator", patient=patient)
-        action = request.POST.get("action")
-        if action == "log":
-            form = InteractionForm(request.POST, prefix="log", programs=programs)
-            bound = {"interaction_form": form}
-        elif action == "case":
-            form = CaseForm(request.POST, prefix="case", programs=programs)
-            bound = {"case_form": form}
-        else:
-            messages.error(request, _t("Choose to log a contact or to open a case."))
+        action = request.POST.get("action", "")
+        if action not in ("log", "case", "ae"):
+            messages.error(request, _t("Choose to log a contact, open a case or flag an event."))
             context = self.get_context_data(patient=patient, programs=programs)
             return self.render_to_response(context, status=400)
+        forms = self.forms(patient, programs, request.POST, action)
+        form = forms[{"log": "interaction_form", "case": "case_form", "ae": "ae_form"}[action]]
         if form.is_valid():
             data = form.cleaned_data
             enrolment = patient_enrolment(
@@ -328,35 +437,56 @@ class TimelineView(OperatorView):
             )
             try:
                 if action == "log":
-                    interaction_log(
+                    interaction = interaction_log(
                         actor=request.user,
                         patient=patient,
                         channel=data["channel"],
                         direction=data["direction"],
                         reason=data["reason"],
                         outcome=data["outcome"],
+                        duration_seconds=data["duration"],
                         summary=data["summary"],
                         enrolment=enrolment,
                     )
-                    message = _t("The contact is on the patient's timeline.")
-                else:
+                    messages.success(request, _t("The contact is on the patient's timeline."))
+                    url = reverse("operator:timeline", args=[patient.code])
+                    return redirect(f"{url}?logged={interaction.pk}#adverse-event")
+                if action == "case":
                     case = case_open(
                         actor=request.user,
                         patient=patient,
                         subject=data["subject"],
                         category=data["category"],
                         priority=data["priority"],
+                        description=data["description"],
+                        assigned_to=form.owner(),
                         enrolment=enrolment,
                     )
                     message = _t("Case #%(id)s opened.") % {"id": case.pk}
+                else:
+                    if enrolment is None:
+                        raise DomainError({"program": _t("Choose the program of the therapy.")})
+                    source = form.interaction()
+                    event = _capture_adverse_event(
+                        request,
+                        form=form,
+                        patient=patient,
+                        enrolment=enrolment,
+                        channel=source.channel if source else Interaction.Channel.PHONE,
+                        source_interaction=source,
+                    )
+                    message = _t(
+                        "Suspected adverse event recorded: case #%(id)s is open for "
+                        "pharmacovigilance."
+                    ) % {"id": event.case_id}
             except DomainError as exc:
-                for field, errors in _error_items(exc):
-                    for error in errors:
-                        form.add_error(field if field in form.fields else None, error)
+                _apply_domain_errors(form, exc)
             else:
                 messages.success(request, message)
                 return redirect("operator:timeline", code=patient.code)
-        context = self.get_context_data(patient=patient, programs=programs, **bound)
+        context = self.get_context_data(
+            patient=patient, programs=programs, **{k: v for k, v in forms.items() if v is form}
+        )
         return self.render_to_response(context, status=400)
 
 
@@ -376,16 +506,76 @@ class CaseStatusView(OperatorView):
         return redirect("operator:timeline", code=case.patient.code)
 
 
-class CallsView(OperatorView):
+class CaseAssignView(OperatorView):
+    """POST "assign to me" for a case (from the patient's timeline page)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        case = case_for(actor=request.user, role="operator", case_id=kwargs["case_id"])
+        try:
+            case_assign(actor=request.user, case=case, owner=request.user)
+        except DomainError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _t("Case #%(id)s is yours now.") % {"id": case.pk})
+        return redirect("operator:timeline", code=case.patient.code)
+
+
+class ActivityAdverseEventView(ActivityView):
+    """POST a suspected adverse event noticed during a visit (``source_activity``)."""
+
+    http_method_names = ["post"]
+    template_name = None
+
+    def get_template_names(self) -> list[str]:
+        return [ActivityView.template_name]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        activity = operator_activity(actor=request.user, activity_id=kwargs["activity_id"])
+        if not sees_clinical_data(request.user, "operator"):
+            raise NotFound(_t("No such activity."))
+        enrolment = activity.enrolment
+        form = activity_ae_form(activity, request.POST)
+        if form.is_valid():
+            try:
+                event = _capture_adverse_event(
+                    request,
+                    form=form,
+                    patient=enrolment.patient,
+                    enrolment=enrolment,
+                    channel=activity.module.channel,
+                    source_activity=activity,
+                )
+            except DomainError as exc:
+                _apply_domain_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _t("Suspected adverse event recorded: case #%(id)s is open.")
+                    % {"id": event.case_id},
+                )
+                return redirect("operator:activity", activity_id=activity.pk)
+        context = self.get_context_data(activity=activity, ae_form=form)
+        return self.render_to_response(context, status=400)
+
+
+def activity_ae_form(activity: Activity, data=None) -> AdverseEventForm:
+    program = activity.enrolment.program
+    return AdverseEventForm(
+        data,
+        prefix="ae",
+        programs=[program],
+        products=program_products([program]),
+        initial={"reporter_type": "nurse", "program": program.code},
+    )
+
+
+class CallsView(ClinicalOperatorView):
     """The inbound-call screen: find the caller among the patients one may see."""
 
     template_name = "portals/operator/calls.html"
     page_title = _("Inbound call")
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not sees_clinical_data(request.user, "operator"):
-            raise AccessDenied(_t("The contact centre is for clinical and counselling staff."))
-        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -395,6 +585,19 @@ class CallsView(OperatorView):
             query = form.cleaned_data["q"]
             matches = find_patients(actor=self.request.user, role="operator", query=query)
             context["searched_phone"] = looks_like_phone(query)
+            context["query"] = query
         context["form"] = form
         context["matches"] = matches
+        return context
+
+
+class OutboundCallsView(ClinicalOperatorView):
+    """The outbound call list: due calls and the calls the rules ask for, soonest first."""
+
+    template_name = "portals/operator/outbound.html"
+    page_title = _("Outbound calls")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["items"] = outbound_calls_for(self.request.user)
         return context

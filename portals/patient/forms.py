@@ -1,4 +1,5 @@
-"""Patient portal forms: diary entries by kind, corrections, reports and delegations.
+"""Patient portal forms: diary entries by kind, corrections, reports, delegations and contact
+preferences.
 
 The forms only read input; the rules (units, plausible ranges, rights, the edit window) live in
 the services, whose field messages are put back on the form by ``apply_domain_errors``.
@@ -13,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psp_crm.models import DiaryEntry
+from psp_crm.models import Channel, DiaryEntry, Language
 from psp_crm.models.diary import symptoms_for_pathology
 from psp_crm.services.diary import UNIT_CONVERSIONS
 
@@ -217,3 +218,89 @@ class DelegationChangeForm(forms.Form):
     can_log_diary = forms.BooleanField(label=_("May log doses and symptoms"), required=False)
     can_send_reports = forms.BooleanField(label=_("May send reports to my doctor"), required=False)
     revoke = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+# --- contact preferences ----------------------------------------------------------------------
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
+class ChannelConsentForm(forms.Form):
+    """Give or withdraw the consent to be contacted on one channel."""
+
+    channel = forms.ChoiceField(label=_("Channel"))
+    given = forms.TypedChoiceField(
+        label=_("Consent"),
+        choices=(("1", _("Given")), ("0", _("Withdrawn"))),
+        coerce=lambda value: value == "1",
+    )
+
+    def __init__(self, *args: Any, channels=(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = list(channels)
+
+
+class ChannelPreferencesForm(forms.Form):
+    """The purpose × channel grid: one checkbox per cell; cells without consent are read-only."""
+
+    def __init__(self, *args: Any, grid=(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = []
+        for row in grid:
+            cells = []
+            for cell in row.cells:
+                name = self.cell_name(row.purpose, cell.channel)
+                self.fields[name] = forms.BooleanField(
+                    label=f"{row.label}: {Channel(cell.channel).label}",
+                    required=False,
+                    initial=cell.wanted,
+                    disabled=not cell.consented,
+                )
+                cells.append((cell, name))
+            self.rows.append((row, cells))
+
+    @property
+    def columns(self) -> list[tuple[str, Any]]:
+        """The switchable channels, with their labels, for the grid's header."""
+        if not self.rows:
+            return []
+        return [(cell.channel, Channel(cell.channel).label) for cell, _name in self.rows[0][1]]
+
+    def bound_rows(self) -> list[tuple[Any, list[tuple[Any, forms.BoundField]]]]:
+        """Each purpose with its cells and their bound checkboxes, for the template."""
+        return [(row, [(cell, self[name]) for cell, name in cells]) for row, cells in self.rows]
+
+    @staticmethod
+    def cell_name(purpose: str, channel: str) -> str:
+        return f"{purpose}__{channel}"
+
+    def changes(self) -> list[tuple[str, str, bool]]:
+        """The cells whose box differs from the current choice: ``(purpose, channel, wanted)``."""
+        changed = []
+        for row, cells in self.rows:
+            for cell, name in cells:
+                if not cell.consented:
+                    continue  # no consent: the choice is kept as it is
+                wanted = bool(self.cleaned_data.get(name))
+                if wanted != cell.wanted:
+                    changed.append((row.purpose, cell.channel, wanted))
+        return changed
+
+
+class ContactPreferencesForm(forms.Form):
+    """Language, quiet hours and the time of dose reminders."""
+
+    language = forms.ChoiceField(label=_("Language of messages"), choices=Language.choices)
+    quiet_start = forms.TimeField(
+        label=_("Quiet hours from"),
+        required=False,
+        widget=TimeInput(),
+        help_text=_("No SMS, e-mail or push in the quiet hours; leave both empty for none."),
+    )
+    quiet_end = forms.TimeField(label=_("Quiet hours until"), required=False, widget=TimeInput())
+    reminder_time = forms.TimeField(label=_("Dose reminders at"), widget=TimeInput())

@@ -16,6 +16,8 @@ _PATIENT_PAGES = [
     ("reports/", views.ReportsView, "reports"),
     ("reports/<int:report_id>/", views.ReportView, "report"),
     ("progress/", views.ProgressView, "progress"),
+    ("messages/", views.MessagesView, "messages"),
+    ("preferences/", views.PreferencesView, "preferences"),
 ]
 
 urlpatterns = [

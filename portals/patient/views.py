@@ -22,6 +22,7 @@ from psp_crm.access import Role
 from psp_crm.attachments import attachment_response
 from psp_crm.errors import AccessDenied, NotFound
 from psp_crm.models import DiaryEntry, Patient
+from psp_crm.selectors.contact_preferences import CONSENT_CHANNELS, contact_choices
 from psp_crm.selectors.diary import (
     diary_calendar,
     diary_entry_for,
@@ -30,6 +31,7 @@ from psp_crm.selectors.diary import (
     entry_history,
     gamification_progress,
 )
+from psp_crm.selectors.inbox import message_for, messages_for, unread_count
 from psp_crm.selectors.patients import (
     caregiver_by_email,
     delegated_patient,
@@ -42,11 +44,20 @@ from psp_crm.selectors.patients import (
 )
 from psp_crm.selectors.reports import attachment_for, report_for, report_thread, reports_inbox
 from psp_crm.services.audit import audit_patient_read
+from psp_crm.services.contact_preferences import (
+    channel_consent_set,
+    channel_preference_set,
+    contact_preferences_update,
+)
 from psp_crm.services.delegations import delegation_change, delegation_grant, delegation_revoke
 from psp_crm.services.diary import diary_correct, diary_record, is_editable
+from psp_crm.services.inbox import message_mark_read
 from psp_crm.services.reports import report_mark_read, report_send
 
 from .forms import (
+    ChannelConsentForm,
+    ChannelPreferencesForm,
+    ContactPreferencesForm,
     CorrectionForm,
     DelegationChangeForm,
     DelegationGrantForm,
@@ -115,7 +126,10 @@ def _url(name: str, code: str | None, **kwargs: Any) -> str:
 
 
 def _links(code: str | None) -> dict[str, str]:
-    links = {name: _url(name, code) for name in ("diary", "reports", "progress")}
+    links = {
+        name: _url(name, code)
+        for name in ("diary", "reports", "progress", "messages", "preferences")
+    }
     links["overview"] = (
         reverse("patient:delegated_patient", kwargs={"code": code})
         if code
@@ -500,3 +514,156 @@ class DelegationsView(PatientScopedView):
                     messages.success(request, _("The delegation was granted."))
                     return HttpResponseRedirect(reverse("patient:delegations"))
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class PatientChoiceMixin:
+    """Also accept ``?patient=<code>`` (a caregiver's patient) besides ``p/<code>/``.
+
+    A caregiver who opens the page without choosing gets the list of the people she cares for.
+    """
+
+    request: HttpRequest
+    kwargs: dict[str, Any]
+    roles: list[Role]
+    template_name: str
+
+    def choosing(self) -> bool:
+        return (
+            not self.kwargs.get("code")
+            and not self.request.GET.get("patient")
+            and "patient" not in self.roles
+        )
+
+    def setup_patient(self) -> None:
+        code = (self.request.GET.get("patient") or "").strip()
+        if code and not self.kwargs.get("code"):
+            self.kwargs["code"] = code
+        super().setup_patient()  # type: ignore[misc]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if self.choosing():
+            context = PatientPortalView.get_context_data(self, **kwargs)  # type: ignore[arg-type]
+            context.update(
+                delegated=list(patients_for_caregiver(actor=request.user)),
+                choose_for=request.path,
+            )
+            return self.render_to_response(context)  # type: ignore[attr-defined]
+        return super().get(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class PreferencesView(PatientChoiceMixin, PatientScopedView):
+    """Channel consents, what she wants on which channel, language and quiet hours."""
+
+    template_name = "portals/patient/preferences.html"
+    page_title = gettext_lazy("Contact preferences")
+
+    def contact_form(self, prefs, data=None) -> ContactPreferencesForm:
+        initial = {
+            "language": prefs.language,
+            "quiet_start": prefs.quiet_start,
+            "quiet_end": prefs.quiet_end,
+            "reminder_time": prefs.reminder_time,
+        }
+        return ContactPreferencesForm(data, initial=initial, prefix="contact")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        choices = contact_choices(actor=self.request.user, patient=self.patient)
+        kwargs.setdefault("contact_form", self.contact_form(choices.preferences))
+        kwargs.setdefault("grid_form", ChannelPreferencesForm(grid=choices.grid, prefix="grid"))
+        return super().get_context_data(choices=choices, **kwargs)
+
+    def handle_post(self, request: HttpRequest) -> HttpResponse:
+        choices = contact_choices(actor=request.user, patient=self.patient)
+        which = request.POST.get("form")
+        if which == "consent":
+            return self.post_consent(request)
+        if which == "grid":
+            return self.post_grid(request, choices)
+        if which == "contact":
+            return self.post_contact(request, choices)
+        return self.render_to_response(
+            self.get_context_data(form_error=_("Choose what to change.")), status=400
+        )
+
+    def done(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponseRedirect(request.get_full_path())
+
+    def post_consent(self, request: HttpRequest) -> HttpResponse:
+        form = ChannelConsentForm(request.POST, channels=CONSENT_CHANNELS)
+        if form.is_valid():
+            channel, given = form.cleaned_data["channel"], form.cleaned_data["given"]
+            label = dict(CONSENT_CHANNELS)[channel]
+            try:
+                channel_consent_set(
+                    actor=request.user, patient=self.patient, channel=channel, given=given
+                )
+            except ValidationError as error:
+                apply_domain_errors(form, error)
+            else:
+                if given:
+                    messages.success(request, _("Consent given: %(channel)s.") % {"channel": label})
+                else:
+                    messages.success(
+                        request,
+                        _("Consent withdrawn: nothing more will be sent by %(channel)s.")
+                        % {"channel": label},
+                    )
+                return self.done(request)
+        return self.render_to_response(self.get_context_data(consent_form=form), status=400)
+
+    def post_grid(self, request: HttpRequest, choices) -> HttpResponse:
+        form = ChannelPreferencesForm(request.POST, grid=choices.grid, prefix="grid")
+        if form.is_valid():
+            try:
+                for purpose, channel, wanted in form.changes():
+                    channel_preference_set(
+                        actor=request.user,
+                        patient=self.patient,
+                        purpose=purpose,
+                        channel=channel,
+                        enabled=wanted,
+                    )
+            except ValidationError as error:
+                apply_domain_errors(form, error)
+            else:
+                messages.success(request, _("Your choices were saved."))
+                return self.done(request)
+        return self.render_to_response(self.get_context_data(grid_form=form), status=400)
+
+    def post_contact(self, request: HttpRequest, choices) -> HttpResponse:
+        form = self.contact_form(choices.preferences, request.POST)
+        if form.is_valid():
+            try:
+                contact_preferences_update(
+                    actor=request.user, patient=self.patient, **form.cleaned_data
+                )
+            except ValidationError as error:
+                apply_domain_errors(form, error)
+            else:
+                messages.success(request, _("Language and quiet hours were saved."))
+                return self.done(request)
+        return self.render_to_response(self.get_context_data(contact_form=form), status=400)
+
+
+class MessagesView(PatientChoiceMixin, PatientScopedView):
+    """The in-app messages (notifications): unread first in bold, each can be marked read."""
+
+    template_name = "portals/patient/messages.html"
+    page_title = gettext_lazy("Messages")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        actor = self.request.user
+        return super().get_context_data(
+            page_obj=messages_for(actor, patient=self.patient, page=self.request.GET.get("page")),
+            unread=unread_count(actor, patient=self.patient),
+            **kwargs,
+        )
+
+    def handle_post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            message_id = int(request.POST.get("message", ""))
+        except ValueError as error:
+            raise NotFound(_("No such message.")) from error
+        message = message_for(request.user, message_id=message_id, patient=self.patient)
+        message_mark_read(actor=request.user, message=message)
+        return HttpResponseRedirect(request.get_full_path())

@@ -6,7 +6,12 @@ import pytest
 
 from psp_crm.errors import AccessDenied, DomainError
 from psp_crm.models import AuditEvent, Case, Interaction, Operator, Patient
-from psp_crm.services.interactions import case_open, case_update_status, interaction_log
+from psp_crm.services.interactions import (
+    case_assign,
+    case_open,
+    case_update_status,
+    interaction_log,
+)
 from tests.factories import OperatorFactory, build_world, record_events
 
 NERI = "counsellor.neri@curaplus.example"
@@ -36,17 +41,16 @@ def test_counsellor_logs_a_call(world, monkeypatch, django_capture_on_commit_cal
             patient=world.patient,
             channel="phone",
             direction="in",
-            reason="Delivery time",
-            outcome="Moved to the afternoon",
+            reason="logistics",
+            outcome="resolved",
+            duration_seconds=450,
             summary="Asked for a later slot.",
             enrolment=world.enrolment,
         )
     assert interaction.handled_by == world.counsellor.user
-    assert interaction.summary.splitlines() == [
-        "Reason: Delivery time",
-        "Outcome: Moved to the afternoon",
-        "Asked for a later slot.",
-    ]
+    assert (interaction.reason, interaction.outcome) == ("logistics", "resolved")
+    assert interaction.duration_seconds == 450
+    assert interaction.summary == "Asked for a later slot."
     audit = AuditEvent.objects.get(verb="interaction.log", object_id=str(interaction.pk))
     assert (audit.actor, audit.patient) == (world.counsellor.user, world.patient)
     assert events.verbs() == ["interaction.logged"]
@@ -189,3 +193,113 @@ def test_interaction_on_a_case_of_another_patient_is_refused(world):
             summary="x",
             case=stranger_case,
         )
+
+
+def test_reason_alone_is_enough_and_notes_stay_free(world):
+    interaction = interaction_log(
+        actor=world.counsellor.user,
+        patient=world.patient,
+        channel="phone",
+        direction="out",
+        reason="missed_doses",
+        outcome="no_answer",
+    )
+    assert (interaction.reason, interaction.outcome, interaction.summary) == (
+        "missed_doses",
+        "no_answer",
+        "",
+    )
+    assert interaction.duration_seconds is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("reason", "gossip", "Unknown reason"),
+        ("outcome", "shrug", "Unknown outcome"),
+        ("duration_seconds", 0, "longer than zero"),
+        ("duration_seconds", -5, "longer than zero"),
+        ("duration_seconds", 8 * 3600 + 1, "8 hours"),
+        ("duration_seconds", "7:30", "whole number of seconds"),
+    ],
+)
+def test_bad_reason_outcome_or_duration(world, field, value, words):
+    kwargs = {"reason": "information", field: value}
+    before = _counts()
+    with pytest.raises(DomainError) as caught:
+        interaction_log(
+            actor=world.counsellor.user,
+            patient=world.patient,
+            channel="phone",
+            direction="in",
+            **kwargs,
+        )
+    key = "duration" if field == "duration_seconds" else field
+    assert words in caught.value.message_dict[key][0]
+    assert _counts() == before
+
+
+def test_duration_of_exactly_eight_hours_is_accepted(world):
+    interaction = interaction_log(
+        actor=world.counsellor.user,
+        patient=world.patient,
+        channel="visit",
+        direction="out",
+        reason="other",
+        duration_seconds=8 * 3600,
+    )
+    assert interaction.duration_seconds == 8 * 3600
+
+
+def test_case_open_with_owner_and_description(world):
+    world.enrolment.operators.add(world.nurse)
+    case = case_open(
+        actor=world.counsellor.user,
+        patient=world.patient,
+        subject="Rash",
+        category="request",
+        description="Since Monday.",
+        assigned_to=world.nurse.user,
+        enrolment=world.enrolment,
+    )
+    assert (case.assigned_to, case.opened_by) == (world.nurse.user, world.counsellor.user)
+    assert case.description == "Since Monday."
+
+
+@pytest.mark.parametrize("who", ["driver", "client", "outsider_doctor", "patient_user"])
+def test_case_owner_must_be_a_writer(world, who):
+    owner = getattr(world, who)
+    owner = getattr(owner, "user", owner)
+    before = _counts()
+    with pytest.raises(DomainError) as caught:
+        case_open(
+            actor=world.counsellor.user,
+            patient=world.patient,
+            subject="x",
+            category="request",
+            assigned_to=owner,
+        )
+    assert "owner" in caught.value.message_dict["assigned_to"][0]
+    assert _counts() == before
+
+
+def test_case_assign(world, monkeypatch, django_capture_on_commit_callbacks):
+    events = record_events(monkeypatch)
+    case = case_open(
+        actor=world.counsellor.user, patient=world.patient, subject="x", category="request"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        case = case_assign(actor=world.counsellor.user, case=case, owner=world.doctor.user)
+    assert case.assigned_to == world.doctor.user
+    audit = AuditEvent.objects.get(verb="case.assign", object_id=str(case.pk))
+    assert audit.detail == {"from": world.counsellor.user.pk, "to": world.doctor.user.pk}
+    assert events.verbs() == ["case.updated"]
+    with pytest.raises(DomainError):
+        case_assign(actor=world.counsellor.user, case=case, owner=world.driver.user)
+    with pytest.raises(AccessDenied):
+        case_assign(actor=world.driver.user, case=case, owner=world.driver.user)
+    case_update_status(actor=world.counsellor.user, case=case, status="closed")
+    with pytest.raises(DomainError):
+        case_assign(actor=world.counsellor.user, case=case, owner=world.counsellor.user)
+    case.refresh_from_db()
+    assert case.assigned_to == world.doctor.user

@@ -1,0 +1,271 @@
+"""Contact choices: channel consents, per-purpose channel preferences, language and quiet hours.
+
+Who may change them: the patient herself, a caregiver acting for her under an active delegation,
+and provider staff of her programs. The rules that *use* these choices at send time (consent,
+preferences, quiet hours) live in ``psp_crm.messaging.policy``; withdrawal takes effect at once
+because the policy reads the database at every send.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import access
+from ..errors import AccessDenied, DomainError
+from ..events import enrolment_group, send_event_on_commit
+from ..messaging import policy
+from ..models import (
+    Channel,
+    ChannelPreference,
+    Consent,
+    ContactPreferences,
+    Enrolment,
+    Language,
+    Patient,
+    Purpose,
+    User,
+)
+from .audit import audit_write
+
+PORTAL_DOCUMENT_VERSION = "portal-2026"
+DOCUMENT_VERSION_MAX = 20
+
+
+def _may_manage(actor: User, patient: Patient) -> bool:
+    """The patient, a caregiver with an active delegation for her, or her programs' staff."""
+    # can_act_for_patient: the patient or a delegated caregiver; can_manage_delegations adds
+    # provider staff of her programs (the same rule consents._may_record applies).
+    return access.can_act_for_patient(actor, patient) or access.can_manage_delegations(
+        actor, patient
+    )
+
+
+def _require_manager(actor: User, patient: Patient) -> None:
+    if not _may_manage(actor, patient):
+        raise AccessDenied(
+            "Only the patient, a caregiver acting for her or her program's staff may change "
+            "how she is contacted."
+        )
+
+
+def _groups(patient: Patient) -> list[str]:
+    ids = Enrolment.objects.filter(patient=patient).values_list("pk", flat=True)
+    return [enrolment_group(pk) for pk in ids]
+
+
+def consent_kind_for(channel: str) -> str:
+    """The consent kind ``channel`` needs (sms, email, push, phone); DomainError otherwise."""
+    if channel == Channel.IN_APP:
+        raise DomainError({"channel": "In-app messages need no consent: they are always on."})
+    kind = policy.CONSENT_FOR_CHANNEL.get(channel)
+    if kind is None:
+        choices = ", ".join(str(c) for c in policy.CONSENT_FOR_CHANNEL)
+        raise DomainError({"channel": f"Unknown channel “{channel}”: use one of {choices}."})
+    return kind
+
+
+@transaction.atomic
+def channel_consent_set(
+    *,
+    actor: User,
+    patient: Patient,
+    channel: str,
+    given: bool,
+    document_version: str = PORTAL_DOCUMENT_VERSION,
+) -> Consent | None:
+    """Give or withdraw the consent to be contacted on ``channel``; withdrawal is immediate.
+
+    Giving creates a consent only when none is in force (and returns the one in force);
+    withdrawing stamps every consent in force of that kind at once and returns None.
+    """
+    _require_manager(actor, patient)
+    kind = consent_kind_for(channel)
+    active = Consent.objects.select_for_update().filter(
+        patient=patient, kind=kind, withdrawn_at__isnull=True
+    )
+    if given:
+        version = (document_version or "").strip()
+        if not version:
+            raise DomainError({"document_version": "Give the version of the consent document."})
+        if len(version) > DOCUMENT_VERSION_MAX:
+            raise DomainError(
+                {
+                    "document_version": (
+                        f"Keep the document version under {DOCUMENT_VERSION_MAX} characters."
+                    )
+                }
+            )
+        current = active.order_by("-given_at", "-pk").first()
+        if current is not None:
+            return current  # already given: nothing to record
+        consent = Consent.objects.create(
+            patient=patient, kind=kind, document_version=version, recorded_by=actor
+        )
+        audit_write(
+            actor=actor,
+            action="create",
+            verb="consent.record",
+            obj=consent,
+            patient=patient,
+            detail={"channel": channel, "via": "contact_preferences"},
+        )
+        send_event_on_commit(
+            "consent.given", groups=_groups(patient), patient=patient.pk, consent=consent.pk
+        )
+        return consent
+    withdrawn = list(active)
+    if not withdrawn:
+        return None  # nothing in force: withdrawing again changes nothing
+    now = timezone.now()
+    Consent.objects.filter(pk__in=[c.pk for c in withdrawn]).update(withdrawn_at=now)
+    for consent in withdrawn:
+        consent.withdrawn_at = now
+        audit_write(
+            actor=actor,
+            action="update",
+            verb="consent.withdraw",
+            obj=consent,
+            patient=patient,
+            detail={"channel": channel, "via": "contact_preferences"},
+        )
+    send_event_on_commit(
+        "consent.withdrawn",
+        groups=_groups(patient),
+        patient=patient.pk,
+        consent=withdrawn[0].pk,
+    )
+    return None
+
+
+@transaction.atomic
+def channel_preference_set(
+    *, actor: User, patient: Patient, purpose: str, channel: str, enabled: bool
+) -> ChannelPreference:
+    """Say whether the patient wants messages of ``purpose`` on ``channel`` (SMS, e-mail, push).
+
+    In-app messages cannot be switched off. A wanted channel without consent is allowed: the
+    send is then skipped and the skip recorded (``policy``).
+    """
+    _require_manager(actor, patient)
+    errors: dict[str, str] = {}
+    if purpose not in Purpose.values:
+        errors["purpose"] = f"Unknown purpose: use one of {', '.join(Purpose.values)}."
+    if channel == Channel.IN_APP:
+        errors["channel"] = "In-app messages are always on and cannot be switched off."
+    elif channel not in policy.SWITCHABLE_CHANNELS:
+        choices = ", ".join(str(c) for c in policy.SWITCHABLE_CHANNELS)
+        errors["channel"] = f"Unknown channel “{channel}”: use one of {choices}."
+    if errors:
+        raise DomainError(errors)
+    enabled = bool(enabled)
+    existing = (
+        ChannelPreference.objects.select_for_update()
+        .filter(patient=patient, purpose=purpose, channel=channel)
+        .first()
+    )
+    if existing is not None and existing.enabled == enabled:
+        return existing
+    before = existing.enabled if existing is not None else None
+    preference, _created = ChannelPreference.objects.update_or_create(
+        patient=patient,
+        purpose=purpose,
+        channel=channel,
+        defaults={"enabled": enabled, "updated_at": timezone.now(), "updated_by": actor},
+    )
+    audit_write(
+        actor=actor,
+        action="update",
+        verb="channel_preference.set",
+        obj=preference,
+        patient=patient,
+        detail={"purpose": purpose, "channel": channel, "before": before, "after": enabled},
+    )
+    send_event_on_commit("preferences.changed", groups=_groups(patient), patient=patient.pk)
+    return preference
+
+
+def _check_time(errors: dict[str, str], field: str, value: object, *, required: bool) -> None:
+    if value is None:
+        if required:
+            errors[field] = "Give a time."
+    elif not isinstance(value, dt.time):
+        errors[field] = "Give a time of day (hours and minutes)."
+
+
+@transaction.atomic
+def contact_preferences_update(
+    *,
+    actor: User,
+    patient: Patient,
+    language: str,
+    quiet_start: dt.time | None,
+    quiet_end: dt.time | None,
+    reminder_time: dt.time,
+) -> ContactPreferences:
+    """Set the patient's language, quiet hours (both bounds, or none) and dose-reminder time."""
+    _require_manager(actor, patient)
+    errors: dict[str, str] = {}
+    if language not in Language.values:
+        errors["language"] = f"Unknown language: use one of {', '.join(Language.values)}."
+    _check_time(errors, "quiet_start", quiet_start, required=False)
+    _check_time(errors, "quiet_end", quiet_end, required=False)
+    _check_time(errors, "reminder_time", reminder_time, required=True)
+    if not errors:
+        if (quiet_start is None) != (quiet_end is None):
+            missing = "quiet_end" if quiet_end is None else "quiet_start"
+            errors[missing] = "Give both the start and the end of the quiet hours, or neither."
+        elif quiet_start is not None and quiet_start == quiet_end:
+            errors["quiet_end"] = "The quiet hours must end at another time than they start."
+        elif _within(reminder_time, quiet_start, quiet_end):
+            # A reminder in the quiet hours would only leave when they end.
+            errors["reminder_time"] = "Choose a reminder time outside your quiet hours."
+    if errors:
+        raise DomainError(errors)
+    prefs = ContactPreferences.objects.select_for_update().filter(patient=patient).first()
+    if prefs is None:
+        prefs = ContactPreferences(patient=patient)
+    before = {
+        "language": prefs.language,
+        "quiet_start": _hhmm(prefs.quiet_start),
+        "quiet_end": _hhmm(prefs.quiet_end),
+        "reminder_time": _hhmm(prefs.reminder_time),
+    }
+    prefs.language = language
+    prefs.quiet_start = quiet_start
+    prefs.quiet_end = quiet_end
+    prefs.reminder_time = reminder_time
+    prefs.updated_at = timezone.now()
+    prefs.updated_by = actor
+    prefs.save()
+    after = {
+        "language": language,
+        "quiet_start": _hhmm(quiet_start),
+        "quiet_end": _hhmm(quiet_end),
+        "reminder_time": _hhmm(reminder_time),
+    }
+    audit_write(
+        actor=actor,
+        action="update",
+        verb="contact_preferences.update",
+        obj=prefs,
+        patient=patient,
+        detail={"before": before, "after": after},
+    )
+    send_event_on_commit("preferences.changed", groups=_groups(patient), patient=patient.pk)
+    return prefs
+
+
+def _within(at: dt.time, start: dt.time | None, end: dt.time | None) -> bool:
+    """Whether ``at`` falls in the quiet hours ``start``–``end`` (which may wrap midnight)."""
+    if start is None or end is None or start == end:
+        return False
+    if start < end:
+        return start <= at < end
+    return at >= start or at < end
+
+
+def _hhmm(value: dt.time | None) -> str | None:
+    return value.strftime("%H:%M") if value is not None else None

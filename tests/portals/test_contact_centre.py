@@ -1,0 +1,495 @@
+"""The contact centre in the portals: outbound calls, call logging, cases, adverse-event flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from psp_crm.models import (
+    Activity,
+    AdverseEvent,
+    Case,
+    Consent,
+    DiaryEntry,
+    Enrolment,
+    Interaction,
+    Operator,
+    Patient,
+    Program,
+    ServiceModule,
+)
+from psp_crm.services.interactions import case_open, case_update_status
+
+NERI = "counsellor.neri@curaplus.example"
+VERDI = "nurse.verdi@curaplus.example"
+ROSSI = "dr.rossi@sanluca.example"
+BIANCHI = "dr.bianchi@sanluca.example"
+GALLO = "driver.gallo@swiftmed.example"
+NORTHWIND = "medical@northwind.example"
+ANNA_PHONE = "+39 347 123 4567"
+
+
+@pytest.fixture
+def anna(demo_world) -> Patient:
+    patient = Patient.objects.get(user__email="anna.conti@example.com")
+    patient.phone = ANNA_PHONE
+    patient.save(update_fields=["phone"])
+    return patient
+
+
+@pytest.fixture
+def enrolment(anna) -> Enrolment:
+    return (
+        Enrolment.objects.filter(patient=anna, program__code="MS-ADHERE")
+        .select_related("program")
+        .order_by("-pk")
+        .first()
+    )
+
+
+@pytest.fixture
+def stranger(demo_world):
+    """A counsellor who staffs PSO-CARE only (Anna is in MS-ADHERE)."""
+    from tests.factories import OperatorFactory
+
+    return OperatorFactory(
+        role=Operator.Role.COUNSELLOR, programs=[Program.objects.get(code="PSO-CARE")]
+    ).user
+
+
+def _login(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _timeline(anna) -> str:
+    return f"/operator/patients/{anna.code}/timeline/"
+
+
+def _row(html: str, code: str, kind: str = "missed_delivery") -> str:
+    start = html.find(f'data-kind="{kind}" data-patient="{code}"')
+    return html[start : html.find("</tr>", start)] if start >= 0 else ""
+
+
+def _missed_delivery(enrolment) -> Activity:
+    start = timezone.now() - dt.timedelta(days=1)
+    return Activity.objects.create(
+        enrolment=enrolment,
+        module=ServiceModule.objects.get(code="drug-delivery"),
+        scheduled_start=start,
+        scheduled_end=start + dt.timedelta(hours=2),
+        status=Activity.Status.MISSED,
+        status_reason="Nobody at home",
+    )
+
+
+def _ae_data(enrolment, **overrides) -> dict[str, str]:
+    data = {
+        "action": "ae",
+        "ae-program": enrolment.program.code,
+        "ae-reaction": "Rash on both arms",
+        "ae-onset_date": (timezone.localdate() - dt.timedelta(days=1)).isoformat(),
+        "ae-seriousness": "non_serious",
+        "ae-reporter_type": "patient",
+        "ae-first_known_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "ae-description": "Itchy.",
+    }
+    data.update(overrides)
+    return data
+
+
+# --- the outbound call list -------------------------------------------------------------------
+
+
+def test_outbound_list_call_button_and_script(signed_in, anna, enrolment):
+    from psp_crm.demo.contact_centre import create_call_scripts
+
+    create_call_scripts()
+    Consent.objects.create(patient=anna, kind=Consent.Kind.CHANNEL_PHONE, document_version="1")
+    _missed_delivery(enrolment)
+    client = signed_in(NERI)
+    assert 'data-testid="outbound-link"' in client.get("/operator/").content.decode()
+    response = client.get("/operator/calls/outbound/")
+    assert response.status_code == 200
+    row = _row(response.content.decode(), anna.code)
+    assert "Delivery of" in row and "Nobody at home" in row
+    assert 'data-testid="call-button"' in row
+    assert "reason=missed_delivery" in row and "direction=out" in row
+    html = client.get(
+        _timeline(anna), {"reason": "missed_delivery", "direction": "out", "program": "MS-ADHERE"}
+    ).content.decode()
+    assert 'data-testid="call-script"' in html and "MS-ADHERE" in html
+    assert '<option value="missed_delivery" selected>' in html
+    assert '<option value="out" selected>' in html
+    # Logging the outbound call takes the entry off the list.
+    response = client.post(
+        _timeline(anna),
+        {
+            "action": "log",
+            "log-channel": "phone",
+            "log-direction": "out",
+            "log-program": "MS-ADHERE",
+            "log-reason": "missed_delivery",
+            "log-outcome": "resolved",
+            "log-duration": "4",
+        },
+    )
+    assert response.status_code == 302
+    call = Interaction.objects.filter(patient=anna).order_by("-pk").first()
+    assert (call.reason, call.duration_seconds, call.summary) == ("missed_delivery", 240, "")
+    assert f"logged={call.pk}" in response["Location"]
+    html = client.get("/operator/calls/outbound/").content.decode()
+    assert _row(html, anna.code) == ""
+
+
+def test_outbound_list_without_phone_consent_offers_no_call(signed_in, anna, enrolment):
+    Consent.objects.filter(patient=anna, kind=Consent.Kind.CHANNEL_PHONE).update(
+        withdrawn_at=timezone.now()
+    )
+    _missed_delivery(enrolment)
+    row = _row(signed_in(NERI).get("/operator/calls/outbound/").content.decode(), anna.code)
+    assert "no phone consent" in row and 'data-testid="call-button"' not in row
+
+
+@pytest.mark.parametrize(("email", "status"), [(GALLO, 403), (NORTHWIND, 403), (ROSSI, 403)])
+def test_outbound_list_is_for_clinical_operators(signed_in, demo_world, email, status):
+    assert signed_in(email).get("/operator/calls/outbound/").status_code == status
+
+
+def test_stranger_counsellor_does_not_see_anna_on_the_list(stranger, anna, enrolment):
+    _missed_delivery(enrolment)
+    html = _login(stranger).get("/operator/calls/outbound/").content.decode()
+    assert anna.code not in html
+
+
+# --- logging calls, bad input -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("duration", "seconds"), [("7:30", 450), ("7", 420), ("", None)])
+def test_call_logging_with_duration(signed_in, anna, duration, seconds):
+    response = signed_in(NERI).post(
+        _timeline(anna),
+        {
+            "action": "log",
+            "log-channel": "phone",
+            "log-direction": "in",
+            "log-reason": "therapy_question",
+            "log-outcome": "informed",
+            "log-duration": duration,
+            "log-summary": "DURATION-CALL",
+        },
+    )
+    assert response.status_code == 302
+    call = Interaction.objects.get(patient=anna, summary="DURATION-CALL")
+    assert call.duration_seconds == seconds and call.outcome == "informed"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("log-duration", "abc", "Write the duration in minutes"),
+        ("log-duration", "600", "8 hours"),
+        ("log-reason", "gossip", "Select a valid choice"),
+    ],
+)
+def test_bad_call_input_is_a_400_with_field_errors(signed_in, anna, field, value, words):
+    before = Interaction.objects.count()
+    data = {
+        "action": "log",
+        "log-channel": "phone",
+        "log-direction": "in",
+        "log-reason": "information",
+        "log-summary": "x",
+    }
+    data[field] = value
+    response = signed_in(NERI).post(_timeline(anna), data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert words in html and "invalid-feedback" in html
+    assert Interaction.objects.count() == before
+
+
+def test_unknown_phone_number_gets_a_clear_message(signed_in, anna):
+    response = signed_in(NERI).get("/operator/calls/", {"q": "+39 000 000 0001"})
+    assert response.status_code == 200
+    assert "No patient you may see has the number +39 000 000 0001" in response.content.decode()
+
+
+# --- cases ------------------------------------------------------------------------------------
+
+
+def test_case_form_owner_and_list_badges(signed_in, demo_user, anna, enrolment):
+    client = signed_in(NERI)
+    verdi = demo_user(VERDI)
+    html = client.get(_timeline(anna)).content.decode()
+    assert f'<option value="{verdi.pk}"' in html  # the nurse may own Anna's cases
+    assert f'<option value="{demo_user(GALLO).pk}"' not in html
+    response = client.post(
+        _timeline(anna),
+        {
+            "action": "case",
+            "case-subject": "OWNED-CASE",
+            "case-category": "logistics",
+            "case-priority": "high",
+            "case-description": "Courier late twice.",
+            "case-assigned_to": str(verdi.pk),
+            "case-program": "MS-ADHERE",
+        },
+    )
+    assert response.status_code == 302
+    case = Case.objects.get(subject="OWNED-CASE")
+    assert case.assigned_to == verdi and case.due_at - case.opened_at == dt.timedelta(hours=24)
+    Case.objects.filter(pk=case.pk).update(
+        due_at=timezone.now() - dt.timedelta(hours=1), escalation_level=1
+    )
+    html = client.get(_timeline(anna)).content.decode()
+    block = html[html.find(f'data-testid="case-{case.pk}"') :]
+    assert 'data-testid="sla-overdue"' in block[:3000] and "level 1" in block[:3000]
+    assert 'data-testid="assign-to-me"' in block[:3000]
+    response = client.post(f"/operator/cases/{case.pk}/assign/")
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.assigned_to == demo_user(NERI)
+    case_update_status(actor=demo_user(NERI), case=case, status="waiting")
+    html = client.get(_timeline(anna)).content.decode()
+    block = html[html.find(f'data-testid="case-{case.pk}"') :]
+    assert 'data-testid="sla-paused"' in block[:3000]
+
+
+def test_case_owner_not_allowed_is_a_400(signed_in, demo_user, anna):
+    response = signed_in(NERI).post(
+        _timeline(anna),
+        {
+            "action": "case",
+            "case-subject": "x",
+            "case-category": "request",
+            "case-priority": "low",
+            "case-assigned_to": str(demo_user(GALLO).pk),
+        },
+    )
+    assert response.status_code == 400
+    assert not Case.objects.filter(subject="x", patient=anna).exists()
+
+
+def test_logistics_cannot_assign_cases(signed_in, demo_user, anna):
+    case = case_open(actor=demo_user(NERI), patient=anna, subject="y", category="request")
+    assert signed_in(GALLO).post(f"/operator/cases/{case.pk}/assign/").status_code == 404
+    case.refresh_from_db()
+    assert case.assigned_to == demo_user(NERI)
+
+
+# --- adverse events: timeline, visit, doctor's diary ------------------------------------------
+
+
+def test_flag_from_the_timeline_linked_to_the_call(signed_in, anna, enrolment):
+    client = signed_in(NERI)
+    client.post(
+        _timeline(anna),
+        {
+            "action": "log",
+            "log-channel": "phone",
+            "log-direction": "in",
+            "log-program": "MS-ADHERE",
+            "log-reason": "side_effect",
+            "log-summary": "AE-CALL",
+        },
+    )
+    call = Interaction.objects.get(patient=anna, summary="AE-CALL")
+    html = client.get(_timeline(anna), {"logged": call.pk}).content.decode()
+    assert 'data-testid="adverse-event-form"' in html
+    assert f'<option value="{call.pk}" selected>' in html
+    response = client.post(
+        _timeline(anna), _ae_data(enrolment, **{"ae-source_interaction": str(call.pk)})
+    )
+    assert response.status_code == 302
+    event = AdverseEvent.objects.get(enrolment=enrolment, reaction="Rash on both arms")
+    assert event.source_interaction == call and event.channel == "phone"
+    assert event.case.category == "adverse_event_suspicion" and event.reporter_type == "patient"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ae-onset_date", "2999-01-01"),
+        ("ae-reaction", ""),
+        ("ae-first_known_at", "yesterday"),
+        ("ae-suspect_product", "999999"),
+    ],
+)
+def test_bad_adverse_event_input_is_a_400(signed_in, anna, enrolment, field, value):
+    before = AdverseEvent.objects.count()
+    response = signed_in(NERI).post(_timeline(anna), _ae_data(enrolment, **{field: value}))
+    assert response.status_code == 400
+    assert "invalid-feedback" in response.content.decode()
+    assert AdverseEvent.objects.count() == before
+
+
+def test_future_onset_message(signed_in, anna, enrolment):
+    response = signed_in(NERI).post(
+        _timeline(anna), _ae_data(enrolment, **{"ae-onset_date": "2999-01-01"})
+    )
+    assert "The onset date cannot be in the future." in response.content.decode()
+
+
+def test_onset_after_first_known_is_refused_by_the_service(signed_in, anna, enrolment):
+    earlier = timezone.localtime() - dt.timedelta(days=3)
+    response = signed_in(NERI).post(
+        _timeline(anna),
+        _ae_data(enrolment, **{"ae-first_known_at": earlier.strftime("%Y-%m-%dT%H:%M")}),
+    )
+    assert response.status_code == 400
+    assert "cannot start after it was first known" in response.content.decode()
+
+
+def _verdi_visit(demo_user, enrolment) -> Activity:
+    start = timezone.now() - dt.timedelta(hours=2)
+    return Activity.objects.create(
+        enrolment=enrolment,
+        module=ServiceModule.objects.get(code="home-infusion"),
+        assignee=demo_user(VERDI).operator_profile,
+        scheduled_start=start,
+        scheduled_end=start + dt.timedelta(hours=1),
+    )
+
+
+def test_flag_from_a_visit(signed_in, demo_user, anna, enrolment):
+    visit = _verdi_visit(demo_user, enrolment)
+    client = signed_in(VERDI)
+    html = client.get(f"/operator/activities/{visit.pk}/").content.decode()
+    assert 'data-testid="adverse-event-form"' in html
+    data = {k: v for k, v in _ae_data(enrolment).items() if k != "action"}
+    data["ae-reporter_type"] = "nurse"
+    data["ae-onset_date"] = "2999-01-01"
+    assert client.post(f"/operator/activities/{visit.pk}/adverse-event/", data).status_code == 400
+    data["ae-onset_date"] = timezone.localdate().isoformat()
+    response = client.post(f"/operator/activities/{visit.pk}/adverse-event/", data)
+    assert response.status_code == 302
+    event = AdverseEvent.objects.get(source_activity=visit)
+    assert event.reporter_type == "nurse" and event.channel == "home_visit"
+
+
+def test_logistics_has_no_adverse_event_form(signed_in, demo_user, anna, enrolment):
+    gallo = demo_user(GALLO).operator_profile
+    start = timezone.now() - dt.timedelta(hours=2)
+    delivery = Activity.objects.create(
+        enrolment=enrolment,
+        module=ServiceModule.objects.get(code="drug-delivery"),
+        assignee=gallo,
+        scheduled_start=start,
+        scheduled_end=start + dt.timedelta(hours=1),
+    )
+    client = signed_in(GALLO)
+    html = client.get(f"/operator/activities/{delivery.pk}/").content.decode()
+    assert 'data-testid="adverse-event-form"' not in html
+    data = {k: v for k, v in _ae_data(enrolment).items() if k != "action"}
+    response = client.post(f"/operator/activities/{delivery.pk}/adverse-event/", data)
+    assert response.status_code == 404
+    assert client.post(_timeline(anna), _ae_data(enrolment)).status_code == 404
+    assert not AdverseEvent.objects.filter(source_activity=delivery).exists()
+
+
+def _symptom(enrolment, **kwargs) -> DiaryEntry:
+    return DiaryEntry.objects.create(
+        enrolment=enrolment,
+        kind="symptom",
+        symptom=kwargs.pop("symptom", "fatigue"),
+        severity=7,
+        occurred_at=timezone.now() - dt.timedelta(hours=5),
+        source="app",
+        **kwargs,
+    )
+
+
+def test_doctor_flags_a_diary_symptom(signed_in, anna, enrolment):
+    entry = _symptom(enrolment, symptom="DIARY-SYMPTOM")
+    client = signed_in(ROSSI)
+    page = client.get(f"/doctor/patients/{enrolment.pk}/").content.decode()
+    url = f"/doctor/patients/{enrolment.pk}/adverse-events/new/"
+    assert f"{url}?diary={entry.pk}" in page
+    assert url in client.get(f"/doctor/patients/{enrolment.pk}/timeline/").content.decode()
+    html = client.get(url, {"diary": entry.pk}).content.decode()
+    assert 'value="DIARY-SYMPTOM"' in html and 'data-testid="from-diary"' in html
+    onset = timezone.localtime(entry.occurred_at).date().isoformat()
+    assert f'value="{onset}"' in html
+    response = client.post(
+        url,
+        {
+            "diary": entry.pk,
+            "reaction": "DIARY-SYMPTOM",
+            "onset_date": onset,
+            "seriousness": "serious",
+            "reporter_type": "patient",
+            "first_known_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    assert response.status_code == 302
+    event = AdverseEvent.objects.get(source_diary_entry=entry)
+    assert (event.reporter_type, event.channel, event.case.priority) == (
+        "patient",
+        "diary",
+        "urgent",
+    )
+
+
+def test_doctor_flag_without_diary_and_bad_input(signed_in, enrolment):
+    client = signed_in(ROSSI)
+    url = f"/doctor/patients/{enrolment.pk}/adverse-events/new/"
+    assert client.get(url).status_code == 200
+    data = {
+        "reaction": "Headache",
+        "onset_date": "2999-01-01",
+        "seriousness": "non_serious",
+        "reporter_type": "doctor",
+        "first_known_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+    }
+    response = client.post(url, data)
+    assert response.status_code == 400
+    assert "The onset date cannot be in the future." in response.content.decode()
+    data["onset_date"] = ""
+    assert client.post(url, data).status_code == 302
+    assert AdverseEvent.objects.filter(enrolment=enrolment, reaction="Headache").exists()
+
+
+def test_doctor_cannot_flag_for_another_patient_or_entry(signed_in, enrolment, demo_world):
+    marco = Enrolment.objects.filter(patient__user__email="marco.ferri@example.com").first()
+    client = signed_in(ROSSI)
+    assert client.get(f"/doctor/patients/{marco.pk}/adverse-events/new/").status_code == 404
+    other = _symptom(marco)
+    url = f"/doctor/patients/{enrolment.pk}/adverse-events/new/"
+    assert client.get(url, {"diary": other.pk}).status_code == 404
+    assert client.get(url, {"diary": "abc"}).status_code == 404
+
+
+@pytest.mark.parametrize("email", [GALLO, NORTHWIND, NERI, "anna.conti@example.com"])
+def test_non_doctors_get_no_doctor_adverse_event_form(signed_in, enrolment, email):
+    url = f"/doctor/patients/{enrolment.pk}/adverse-events/new/"
+    client = signed_in(email)
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"reaction": "x"}).status_code == 403
+
+
+# --- permissions: another program's counsellor, logistics, clients -----------------------------
+
+
+def test_counsellor_of_another_program_gets_404_and_cannot_find_anna(stranger, anna, enrolment):
+    client = _login(stranger)
+    assert client.get(_timeline(anna)).status_code == 404
+    assert client.post(_timeline(anna), _ae_data(enrolment)).status_code == 404
+    html = client.get("/operator/calls/", {"q": ANNA_PHONE}).content.decode()
+    assert anna.code not in html and "No patient you may see has the number" in html
+    html = client.get("/operator/calls/", {"q": anna.code}).content.decode()
+    assert _timeline(anna) not in html
+    assert not AdverseEvent.objects.filter(reaction="Rash on both arms").exists()
+
+
+def test_clients_never_reach_the_contact_centre(signed_in, anna, enrolment):
+    client = signed_in(NORTHWIND)
+    assert client.get(_timeline(anna)).status_code == 403
+    assert client.post(_timeline(anna), _ae_data(enrolment)).status_code == 403
+    assert client.get("/operator/calls/outbound/").status_code == 403
+    assert client.get(f"/doctor/patients/{enrolment.pk}/timeline/").status_code == 403
