@@ -100,11 +100,24 @@ MATRIX: list[tuple[str, dict[str, int]]] = [
     # Only caregivers have per-patient pages; a patient's own page is /patient/.
     ("/patient/p/{anna_code}/", {**portal({LUCA}), ANNA: 403, MARCO: 403}),
     ("/patient/p/{marco_code}/", {**objects({LUCA}, set()), ANNA: 403, MARCO: 403}),
+    ("/patient/preferences/", portal(PATIENT_PORTAL)),
+    ("/patient/messages/", portal(PATIENT_PORTAL)),
+    # A patient's own pages have no /p/<code>/ form: for her (and anyone else) that is a 404.
+    ("/patient/p/{anna_code}/preferences/", objects(PATIENT_PORTAL, {LUCA})),
+    ("/patient/p/{anna_code}/messages/", objects(PATIENT_PORTAL, {LUCA})),
+    ("/patient/p/{marco_code}/preferences/", objects(PATIENT_PORTAL, set())),
     ("/operator/", portal(OPERATORS)),
     # An operator opens only her own work; another operator's activity is a 404.
     ("/operator/activities/{anna_infusion}/", objects(OPERATORS, {NURSE})),
     ("/operator/activities/{anna_delivery}/", objects(OPERATORS, {DRIVER})),
     ("/operator/activities/999999999/", objects(OPERATORS, set())),
+    # Timelines: clinical operators of the patient's programs; never logistics (404).
+    ("/operator/patients/{anna_code}/timeline/", objects(OPERATORS, {NURSE, COUNSELLOR})),
+    ("/operator/patients/{marco_code}/timeline/", objects(OPERATORS, {COUNSELLOR})),
+    ("/operator/calls/", {**portal(OPERATORS), DRIVER: 403}),
+    ("/operator/calls/outbound/", {**portal(OPERATORS), DRIVER: 403}),
+    ("/doctor/patients/{anna_enrolment}/timeline/", objects(DOCTORS, {ROSSI})),
+    ("/doctor/patients/{anna_enrolment}/adverse-events/new/", objects(DOCTORS, {ROSSI})),
     ("/control/", portal(STAFF)),
 ]
 

@@ -1,0 +1,81 @@
+"""Contact-centre journey: counsellor Neri takes an inbound call from Anna Conti's number, logs it
+and opens a case; nurse Verdi and Dr. Rossi find the call and the case on Anna's timeline."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from psp_crm.models import Case, Interaction, Patient
+
+pytestmark = pytest.mark.browser
+
+ANNAS_CALLER_ID = "+393334127788"  # the demo world's "+39 333 412 7788", as the phone shows it
+NOTES = "Courier rang while she was at work; asks for morning deliveries."
+SUBJECT = "Move Anna's deliveries to the morning"
+
+
+def test_counsellor_logs_an_inbound_call_and_a_case_that_nurse_and_doctor_see(sign_in, second_page):
+    neri = sign_in("counsellor.neri@curaplus.example")
+    neri.get_by_test_id("calls-link").click()
+    neri.get_by_label("Phone number, name or patient code").fill(ANNAS_CALLER_ID)
+    neri.get_by_role("button", name="Find the patient").click()
+    matches = neri.get_by_test_id("caller-matches")
+    expect(matches).to_contain_text("Anna Conti")
+    matches.locator("li").filter(has_text="Anna Conti").get_by_role(
+        "link", name="Open the timeline"
+    ).click()
+    expect(neri).to_have_url(re.compile(r"/operator/patients/PT-[A-Z0-9-]+/timeline/$"))
+
+    call = neri.get_by_test_id("interaction-form")
+    expect(call.get_by_label("Channel")).to_have_value("phone")
+    expect(call.get_by_label("Direction")).to_have_value("in")
+    call.get_by_label("Reason").select_option(label="Delivery or pickup")
+    call.get_by_label("Outcome").select_option(label="Case opened")
+    call.get_by_label("Duration").fill("6:45")
+    call.get_by_label("Notes").fill(NOTES)
+    call.get_by_role("button", name="Log the contact").click()
+    timeline = neri.get_by_test_id("timeline")
+    first_row = timeline.locator("tbody tr").first
+    expect(first_row).to_contain_text("Delivery or pickup")
+    expect(first_row).to_contain_text("6 min 45 s")
+
+    case = neri.get_by_test_id("case-form")
+    case.get_by_label("Subject").fill(SUBJECT)
+    case.get_by_label("Category").select_option(label="Logistics problem")
+    case.get_by_label("Priority").select_option(label="High")
+    case.get_by_role("button", name="Open the case").click()
+    expect(neri.get_by_test_id("open-cases")).to_contain_text(SUBJECT)
+    expect(neri.get_by_test_id("timeline")).to_contain_text(SUBJECT)
+
+    anna = Patient.objects.get(user__email="anna.conti@example.com")
+    logged = Interaction.objects.get(patient=anna, summary=NOTES)
+    assert (logged.reason, logged.outcome, logged.duration_seconds) == (
+        "logistics",
+        "case_opened",
+        405,
+    )
+    opened = Case.objects.get(patient=anna, subject=SUBJECT)
+    assert opened.assigned_to.email == "counsellor.neri@curaplus.example"
+    assert opened.due_at is not None
+
+    nurse = second_page("nurse.verdi@curaplus.example")
+    nurse.get_by_test_id("agenda-today").locator("li").filter(has_text="Anna Conti").get_by_role(
+        "link"
+    ).first.click()
+    nurse.get_by_test_id("timeline-link").click()
+    nurse_timeline = nurse.get_by_test_id("timeline")
+    expect(nurse_timeline).to_contain_text("Delivery or pickup")
+    expect(nurse_timeline).to_contain_text(SUBJECT)
+
+    rossi = second_page("dr.rossi@sanluca.example")
+    rossi.get_by_test_id("patient-list").get_by_role(
+        "link", name=re.compile("Anna Conti")
+    ).first.click()
+    rossi.get_by_test_id("timeline-link").click()
+    rossi_timeline = rossi.get_by_test_id("timeline")
+    expect(rossi_timeline).to_contain_text("Delivery or pickup")
+    expect(rossi_timeline).to_contain_text("6 min 45 s")
+    expect(rossi_timeline).to_contain_text(SUBJECT)
