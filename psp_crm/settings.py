@@ -326,7 +326,7 @@ LOGGING = {
 # --- Live updates --------------------------------------------------------------------------------
 PSP_LIVE_REPLAY_MAXLEN = env_int("PSP_LIVE_REPLAY_MAXLEN", 10_000)  # events kept for reconnects
 
-# --- Messages and reminders (psp_crm.messaging; docs/messaging.md) ----------------------------
+# --- Messages and reminders (psp_crm.messaging; docs/omnichannel.md) ----------------------------
 # One backend per channel. E-mail goes through Django's e-mail framework (MAILERS above); SMS and
 # push go through a provider interface whose default writes every send to a file in the outbox
 # (one JSON line per message), so a demo or a test can read what would have left.

@@ -53,5 +53,5 @@ def generate_adherence_reports(period_end: str | None = None) -> int:
     return written
 
 
-# crontask discovers periodic tasks by importing this module: bring the analytics ones in too.
-from . import tasks_analytics  # noqa: E402, F401
+# crontask discovers periodic tasks by importing this module: bring the others in too.
+from . import tasks_analytics, tasks_contact_centre, tasks_messaging  # noqa: E402, F401

@@ -45,7 +45,7 @@ from ..models import (
     ServiceModule,
     User,
 )
-from ..services.consents import consent_record
+from ..services.consents import consent_record, consent_withdraw
 from ..services.delegations import delegation_grant
 from ..services.enrolments import (
     enrolment_assign_operator,
@@ -61,7 +61,9 @@ from ..services.programs import (
     provider_staff_join,
 )
 from .catalog import PRODUCTS, PROGRAMS, ProductSpec, create_pathway, ensure_catalog
+from .contact_centre import create_call_scripts
 from .history import ROME, Plan, at, today_in_rome, write_history
+from .messaging import create_message_templates
 
 # --- who is who ---------------------------------------------------------------------------------
 
@@ -860,6 +862,39 @@ def _named_patients(world: World, ops: User) -> None:
     _anna_extras(world, plans[0])
     _marco_extras(world, plans[1])
     _neighbour_extras(world, plans)
+    _contact_choices(world, plans, ops)
+
+
+def _contact_choices(world: World, plans: list[Plan], ops: User) -> None:
+    """Message templates, call scripts and a few contact choices the demo shows off.
+
+    Paolo told the contact centre he no longer wants SMS (his weekly reminders are skipped, the
+    skip on his timeline); an e-mail to Giorgio bounced five times (failed, for staff to retry).
+    """
+    create_message_templates()
+    create_call_scripts()
+    paolo = next(p for p in plans if p.enrolment.patient.first_name == "Paolo").enrolment
+    sms = Consent.objects.get(
+        patient=paolo.patient, kind=Consent.Kind.CHANNEL_SMS, withdrawn_at__isnull=True
+    )
+    consent_withdraw(actor=ops, consent=sms)
+    giorgio = next(p for p in plans if p.enrolment.patient.first_name == "Giorgio").enrolment
+    bounced = world.now - dt.timedelta(hours=3)
+    Message.objects.create(
+        patient=giorgio.patient,
+        enrolment=giorgio,
+        purpose=Purpose.REPORT_NOTIFICATION,
+        channel=Channel.EMAIL,
+        to_address="giorgio.rinaldi@mail.example",
+        subject="Your monthly adherence report",
+        body="Giorgio, your monthly adherence report is ready in the portal.",
+        status=Message.Status.FAILED,
+        attempts=5,
+        last_error="550 5.1.1 mailbox unavailable",
+        created_at=bounced - dt.timedelta(hours=31),
+        due_at=bounced - dt.timedelta(hours=31),
+        failed_at=bounced,
+    )
 
 
 def _sla(world: World, code: str) -> dt.timedelta:

@@ -24,12 +24,14 @@ from ..models import (
     Operator,
     OperatorAbsence,
     Product,
+    Purpose,
     User,
 )
 from ..scheduling import engine
 from ..scheduling.hooks import emit_replanned
 from ..tasks_analytics import refresh_adherence_on_commit
 from .audit import audit_write
+from .messaging import notify_activity_change
 
 # Cold-chain drugs travel between 2 and 8 °C; a reading outside is recorded as an excursion.
 COLD_CHAIN_RANGE = (Decimal("2"), Decimal("8"))
@@ -211,6 +213,7 @@ def activity_reschedule(
         {"to": new.pk, "start": start.isoformat(), "reason": reason},
     )
     _emit("activity.rescheduled", activity)
+    notify_activity_change(activity=new, purpose=Purpose.ACTIVITY_RESCHEDULED)
     return new
 
 

@@ -24,6 +24,7 @@ from ..errors import AccessDenied, DomainError
 from ..events import enrolment_group, send_event_on_commit
 from ..models import DiaryEntry, Enrolment, Report, ReportAttachment, ReportReceipt, User
 from .audit import audit_write
+from .messaging import notify_report_reply
 
 SUBJECT_MAX = 200
 BODY_MAX = 10_000
@@ -216,6 +217,7 @@ def report_reply(
         detail={"in_reply_to": report.pk, "attachments": len(files)},
     )
     _emit("report.replied", reply)
+    notify_report_reply(reply=reply)
     return reply
 
 

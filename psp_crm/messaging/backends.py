@@ -1,0 +1,152 @@
+"""Channel backends: how a rendered ``Message`` leaves the building.
+
+One backend per channel, chosen in ``settings.PSP_CHANNEL_BACKENDS``. A backend's ``send`` returns
+the provider's reference for the message, or raises ``DeliveryError`` (``transient=True``: worth
+retrying later). The delivery service treats *any* exception as a failed attempt, so a broken
+backend never loses the message record.
+
+- ``InAppBackend``: the in-app ``Message`` row is the notification; nothing leaves.
+- ``EmailBackend``: Django's e-mail framework (``MAILERS``; locmem in tests).
+- ``FileBackend``: the default SMS/push provider; one JSON line per message in
+  ``<PSP_OUTBOX_DIR>/<channel>.jsonl``.
+- ``ConsoleBackend``: prints each message to stdout.
+- ``FailingBackend``: always fails (tests, and staff rehearsing failures).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import threading
+from email.utils import make_msgid, parseaddr
+from pathlib import Path
+from typing import TextIO
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from ..models import Message
+
+outbox_logger = logging.getLogger("psp_crm.messaging.outbox")
+
+REF_MAX = 100  # Message.provider_ref
+
+
+class DeliveryError(Exception):
+    """A send failed; ``transient`` says whether trying again later may succeed."""
+
+    def __init__(self, message: str, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class ChannelBackend:
+    """The provider interface: deliver one message, return the provider's reference."""
+
+    def send(self, message: Message) -> str:
+        raise NotImplementedError
+
+
+class InAppBackend(ChannelBackend):
+    """The in-app message row is the notification (the service pushes the live event)."""
+
+    def send(self, message: Message) -> str:
+        return f"in_app:{message.pk}"
+
+
+class EmailBackend(ChannelBackend):
+    """E-mail through Django's e-mail framework, from ``DEFAULT_FROM_EMAIL``."""
+
+    def send(self, message: Message) -> str:
+        if not message.to_address:
+            raise DeliveryError("The message has no e-mail address.", transient=False)
+        _name, sender = parseaddr(settings.DEFAULT_FROM_EMAIL)
+        domain = sender.rpartition("@")[2] or "psp.example"
+        message_id = make_msgid(idstring=f"psp{message.pk}", domain=domain)
+        email = EmailMessage(
+            subject=message.subject or str(message.get_purpose_display()),
+            body=message.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[message.to_address],
+            headers={"Message-ID": message_id},
+        )
+        try:
+            sent = email.send()
+        except Exception as exc:  # SMTP refusals, timeouts, DNS: all worth another try
+            raise DeliveryError(f"E-mail not sent: {type(exc).__name__}: {exc}") from exc
+        if not sent:
+            raise DeliveryError("E-mail not sent: the mail backend accepted nothing.")
+        return message_id[:REF_MAX]
+
+
+def _address(message: Message) -> str:
+    return message.to_address or (f"user:{message.recipient_id}" if message.recipient_id else "")
+
+
+class FileBackend(ChannelBackend):
+    """Appends one JSON line per message to ``<PSP_OUTBOX_DIR>/<channel>.jsonl``."""
+
+    _lock = threading.Lock()
+
+    def send(self, message: Message) -> str:
+        outbox = Path(settings.PSP_OUTBOX_DIR)
+        path = outbox / f"{message.channel}.jsonl"
+        line = {
+            "id": message.pk,
+            "channel": message.channel,
+            "to": _address(message),
+            "subject": message.subject,
+            "body": message.body,
+            "at": timezone.now().isoformat(),
+        }
+        try:
+            outbox.mkdir(parents=True, exist_ok=True)
+            with self._lock, path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise DeliveryError(f"Outbox not writable: {exc}") from exc
+        # No text in the log line: message bodies can say which drug a patient takes.
+        outbox_logger.info("%s message %s written to %s", message.channel, message.pk, path)
+        return f"file:{message.channel}:{message.pk}"
+
+
+class ConsoleBackend(ChannelBackend):
+    """Prints each message to stdout (or ``stream``), like Django's console e-mail backend."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+
+    def send(self, message: Message) -> str:
+        stream = self.stream or sys.stdout
+        stream.write(
+            f"--- {message.channel} message {message.pk} to {_address(message)}\n"
+            + (f"Subject: {message.subject}\n" if message.subject else "")
+            + f"{message.body}\n"
+        )
+        stream.flush()
+        return f"console:{message.channel}:{message.pk}"
+
+
+class FailingBackend(ChannelBackend):
+    """Always fails with a transient error: for tests and for rehearsing failures."""
+
+    def send(self, message: Message) -> str:
+        raise DeliveryError("The provider is unavailable (FailingBackend).")
+
+
+@functools.cache
+def _backend_class(path: str) -> type[ChannelBackend]:
+    return import_string(path)
+
+
+def get_backend(channel: str) -> ChannelBackend:
+    """The backend configured for ``channel`` in ``settings.PSP_CHANNEL_BACKENDS``."""
+    try:
+        path = settings.PSP_CHANNEL_BACKENDS[channel]
+    except KeyError:
+        raise DeliveryError(f"No backend is configured for {channel}.", transient=False) from None
+    return _backend_class(path)()

@@ -1,0 +1,850 @@
+"""Messages and reminders: queue, deliver, retry. The only place that writes ``Message`` rows.
+
+- ``message_queue`` records one send on one channel. Without the channel's consent (or without
+  an address) the row is **skipped** and the reason kept: nothing is sent, the skip is visible
+  on the timeline. Quiet hours **defer** every channel but in-app. Delivery is queued after
+  commit (``tasks_messaging.deliver_message``).
+- ``message_notify`` is what the rest of the domain calls: one row per channel the patient
+  wants for the purpose (``messaging.policy``), consent applied per channel.
+- ``message_deliver`` sends a due message through the channel's backend. Consent is checked
+  again at send time (withdrawal takes effect at once). A failing backend never loses the row:
+  the attempt is counted, the error kept, and the send retried with exponential backoff
+  (1, 5, 25, 125 … minutes, at most 6 h) until ``PSP_MESSAGE_MAX_ATTEMPTS``, then *failed*.
+- ``dose_reminders_queue`` is the periodic dose reminder, ``activity_confirmations_queue`` the
+  day-before confirmation of visits, deliveries and pickups (``tasks_messaging``).
+
+System sends (reminders, notifications) have no actor: their audit rows carry ``actor=None``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import access
+from ..errors import AccessDenied, DomainError
+from ..events import enrolment_group, send_event_on_commit
+from ..messaging import policy
+from ..messaging.backends import DeliveryError, get_backend
+from ..messaging.templates import find_template, render
+from ..models import (
+    Activity,
+    Case,
+    Channel,
+    ContactPreferences,
+    DiaryEntry,
+    Enrolment,
+    Message,
+    MessageTemplate,
+    Patient,
+    Product,
+    Purpose,
+    Report,
+    User,
+)
+from ..tasks_messaging import deliver_message
+from .audit import audit_write
+from .interactions import writer_role
+
+logger = logging.getLogger(__name__)
+
+Status = Message.Status
+BACKOFF_FIRST = dt.timedelta(minutes=1)
+BACKOFF_FACTOR = 5
+BACKOFF_CAP = dt.timedelta(hours=6)
+# While a worker talks to the provider the row is leased: other workers leave it alone until
+# then. A worker that dies mid-send gives the message back when the lease runs out.
+SEND_LEASE = dt.timedelta(minutes=10)
+ERROR_MAX = 300
+TEXT_MAX = 2000
+SUBJECT_MAX = 200
+DELIVER_BATCH = 500
+CHANNEL_NAMES: dict[str, str] = {
+    Channel.SMS: "SMS",
+    Channel.EMAIL: "e-mail",
+    Channel.PUSH: "push notifications",
+    Channel.IN_APP: "in-app messages",
+}
+NO_ADDRESS: dict[str, str] = {
+    Channel.SMS: "no phone number on file",
+    Channel.EMAIL: "no e-mail address on file",
+    Channel.PUSH: "no app login for push notifications",
+}
+SKIP_WITHDRAWN = "consent withdrawn before sending"
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """The wait after the ``attempts``-th failed attempt: 1 min × 5^(n-1), at most 6 h."""
+    return min(BACKOFF_FIRST * BACKOFF_FACTOR ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def _groups(patient: Patient | None) -> list[str]:
+    if patient is None:
+        return []
+    ids = Enrolment.objects.filter(patient=patient).values_list("pk", flat=True)
+    return [enrolment_group(pk) for pk in ids]
+
+
+def _emit(message: Message) -> None:
+    send_event_on_commit(
+        "message.status",
+        groups=_groups(message.patient),
+        enrolment=message.enrolment_id,
+        message=message.pk,
+    )
+
+
+def _enqueue(message_id: int) -> None:
+    try:
+        deliver_message.enqueue(message_id)
+    except Exception:  # the every-minute ``deliver_due`` task picks it up
+        logger.exception("delivery of message %s could not be queued", message_id)
+
+
+def _enqueue_on_commit(message: Message, now: dt.datetime) -> None:
+    if message.status == Status.QUEUED and (
+        message.next_attempt_at is None or message.next_attempt_at <= now
+    ):
+        pk = message.pk
+        transaction.on_commit(lambda: _enqueue(pk))
+
+
+def _error_text(exc: DomainError) -> str:
+    return " ".join(str(m) for m in exc.messages)
+
+
+def _program_name(patient: Patient, enrolment: Enrolment | None) -> str:
+    if enrolment is not None:
+        return enrolment.program.name
+    latest = (
+        Enrolment.objects.filter(patient=patient, status__in=Enrolment.OPEN_STATUSES)
+        .select_related("program")
+        .order_by("-referred_at")
+        .first()
+    )
+    return latest.program.name if latest is not None else ""
+
+
+def _context(
+    patient: Patient, enrolment: Enrolment | None, context: Mapping[str, Any], text: str
+) -> dict[str, str]:
+    """What templates may use: the patient's name and program, then the caller's values."""
+    full: dict[str, Any] = {
+        "first_name": patient.first_name,
+        "program": _program_name(patient, enrolment),
+    }
+    full.update(context)
+    if text:
+        full["text"] = text
+    return {key: "" if value is None else str(value) for key, value in full.items()}
+
+
+def _words(
+    *,
+    enrolment: Enrolment | None,
+    purpose: str,
+    channel: str,
+    language: str,
+    context: Mapping[str, str],
+    text: str,
+) -> tuple[str, str, MessageTemplate | None]:
+    """``(subject, body, template)``; DomainError when no template fits or a value is missing."""
+    program = enrolment.program if enrolment is not None else None
+    template = find_template(program, purpose, channel, language)
+    if template is None:
+        if purpose == Purpose.GENERAL and text:
+            return "", text, None  # a free text is sent as written, braces and all
+        raise DomainError(
+            {
+                "template": f"There is no message template for {purpose} by {channel} "
+                f"({language}): add one in the admin."
+            }
+        )
+    subject, body = render(template, context)
+    return subject[:SUBJECT_MAX], body, template
+
+
+def _address(patient: Patient, channel: str, *, strict: bool) -> tuple[str, User | None, str, str]:
+    """``(to_address, recipient, skip_reason, error)`` for ``channel``."""
+    recipient = patient.user if patient.user_id else None
+    if channel == Channel.SMS:
+        phone = (patient.phone or "").strip()
+        return phone, recipient, "" if phone else NO_ADDRESS[channel], ""
+    if channel == Channel.EMAIL:
+        email = (patient.email or "").strip()
+        if not email:
+            return "", recipient, NO_ADDRESS[channel], ""
+        try:
+            validate_email(email)
+        except ValidationError:
+            error = f"“{email}” is not a valid e-mail address."
+            if strict:
+                raise DomainError({"to_address": error}) from None
+            return email, recipient, "", error
+        return email, recipient, "", ""
+    if channel == Channel.PUSH and recipient is None:
+        return "", None, NO_ADDRESS[channel], ""
+    return "", recipient, "", ""  # in-app: the row is the message, with or without a login
+
+
+def _queue(
+    *,
+    actor: User | None,
+    patient: Patient,
+    purpose: str,
+    channel: str,
+    context: Mapping[str, Any],
+    enrolment: Enrolment | None,
+    activity: Activity | None,
+    case: Case | None,
+    text: str,
+    dedupe_key: str | None,
+    due_at: dt.datetime | None,
+    now: dt.datetime,
+    strict: bool,
+    prefs: ContactPreferences,
+) -> Message:
+    if dedupe_key:
+        existing = Message.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+    due = due_at or now
+    values = _context(patient, enrolment, context, text)
+    to_address, recipient, skip_reason, error = _address(patient, channel, strict=strict)
+    subject, body, template = "", "", None
+    try:
+        subject, body, template = _words(
+            enrolment=enrolment,
+            purpose=purpose,
+            channel=channel,
+            language=prefs.language,
+            context=values,
+            text=text,
+        )
+    except DomainError as exc:
+        if strict:
+            raise
+        error = error or _error_text(exc)
+    message = Message(
+        patient=patient,
+        recipient=recipient,
+        enrolment=enrolment,
+        activity=activity,
+        case=case,
+        purpose=purpose,
+        channel=channel,
+        language=prefs.language,
+        template=template,
+        to_address=to_address,
+        subject=subject,
+        body=body,
+        context=values,
+        due_at=due,
+        dedupe_key=dedupe_key or None,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_at=now,
+    )
+    if not policy.has_channel_consent(patient, channel):
+        message.status = Status.SKIPPED
+        message.skip_reason = f"no consent for {CHANNEL_NAMES[channel]}"
+    elif skip_reason:
+        message.status = Status.SKIPPED
+        message.skip_reason = skip_reason
+    elif error:
+        # Kept and shown to staff (failed filter, timeline) rather than lost.
+        message.status = Status.FAILED
+        message.last_error = error[:ERROR_MAX]
+        message.failed_at = now
+    else:
+        quiet = policy.quiet_until(prefs, due) if channel != Channel.IN_APP else None
+        message.status = Status.DEFERRED if quiet else Status.QUEUED
+        message.next_attempt_at = quiet or due
+    try:
+        with transaction.atomic():
+            message.save()
+    except IntegrityError:
+        existing = Message.objects.filter(dedupe_key=dedupe_key).first() if dedupe_key else None
+        if existing is None:
+            raise
+        return existing  # a concurrent run queued the same message first
+    verb = {Status.SKIPPED: "message.skip", Status.FAILED: "message.fail"}.get(
+        message.status, "message.queue"
+    )
+    audit_write(
+        actor=actor,
+        action="create",
+        verb=verb,
+        obj=message,
+        patient=patient,
+        detail={
+            "channel": channel,
+            "purpose": purpose,
+            "status": message.status,
+            "reason": message.skip_reason or message.last_error,
+        },
+    )
+    _emit(message)
+    _enqueue_on_commit(message, now)
+    return message
+
+
+def _check_input(
+    *,
+    patient: Patient,
+    purpose: str,
+    enrolment: Enrolment | None,
+    channel: str | None = None,
+    due_at: dt.datetime | None = None,
+) -> None:
+    """Refuse what no send may carry (unknown purpose or channel, another patient's program)."""
+    errors: dict[str, str] = {}
+    if purpose not in Purpose.values:
+        errors["purpose"] = f"Unknown purpose: use one of {', '.join(Purpose.values)}."
+    if channel is not None and channel not in Channel.values:
+        errors["channel"] = f"Unknown channel “{channel}”: use one of {', '.join(Channel.values)}."
+    if enrolment is not None and enrolment.patient_id != patient.pk:
+        errors["enrolment"] = "This program participation is not the patient's."
+    if due_at is not None and timezone.is_naive(due_at):
+        errors["due_at"] = "Give a date and time with its time zone."
+    if errors:
+        raise DomainError(errors)
+
+
+@transaction.atomic
+def message_queue(
+    *,
+    actor: User | None,
+    patient: Patient,
+    purpose: str,
+    channel: str,
+    context: Mapping[str, Any],
+    enrolment: Enrolment | None = None,
+    activity: Activity | None = None,
+    case: Case | None = None,
+    text: str = "",
+    dedupe_key: str | None = None,
+    due_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+    strict: bool = True,
+) -> Message:
+    """Record one send on one channel and queue its delivery after commit.
+
+    Without consent (or an address) the row is *skipped* with its reason and nothing is sent.
+    ``strict`` (an interactive send) raises DomainError for an invalid e-mail address, a missing
+    template or a template variable the context lacks; otherwise (system sends) such a row is
+    kept as *failed* with the reason in ``last_error``. A ``dedupe_key`` already used returns
+    the existing message.
+    """
+    _check_input(
+        patient=patient, purpose=purpose, channel=channel, enrolment=enrolment, due_at=due_at
+    )
+    return _queue(
+        actor=actor,
+        patient=patient,
+        purpose=purpose,
+        channel=channel,
+        context=context,
+        enrolment=enrolment,
+        activity=activity,
+        case=case,
+        text=text,
+        dedupe_key=dedupe_key,
+        due_at=due_at,
+        now=now or timezone.now(),
+        strict=strict,
+        prefs=policy.preferences_of(patient),
+    )
+
+
+@transaction.atomic
+def message_send(
+    *,
+    actor: User,
+    patient: Patient,
+    channel: str,
+    text: str,
+    purpose: str = Purpose.GENERAL,
+    enrolment: Enrolment | None = None,
+    now: dt.datetime | None = None,
+) -> Message:
+    """A counsellor or staff member sends a message from the patient's timeline."""
+    if writer_role(actor, patient) is None:
+        raise AccessDenied("You may not send messages to this patient.")
+    text = (text or "").strip()
+    if not text:
+        raise DomainError({"text": "Write the message."})
+    if len(text) > TEXT_MAX:
+        raise DomainError({"text": f"Keep the message under {TEXT_MAX} characters."})
+    return message_queue(
+        actor=actor,
+        patient=patient,
+        purpose=purpose,
+        channel=channel,
+        context={},
+        enrolment=enrolment,
+        text=text,
+        now=now,
+        strict=True,
+    )
+
+
+@transaction.atomic
+def message_notify(
+    *,
+    patient: Patient,
+    purpose: str,
+    context: Mapping[str, Any],
+    enrolment: Enrolment | None = None,
+    activity: Activity | None = None,
+    case: Case | None = None,
+    dedupe_key: str | None = None,
+    actor: User | None = None,
+    now: dt.datetime | None = None,
+) -> list[Message]:
+    """Notify the patient on every channel she wants for ``purpose`` (one row per channel).
+
+    Consent is applied per channel (skipped rows are recorded); problems with an address or a
+    template are kept as failed rows, never raised. ``dedupe_key`` is a base: each channel's row
+    is keyed ``<dedupe_key>:<channel>``.
+    """
+    _check_input(patient=patient, purpose=purpose, enrolment=enrolment)
+    now = now or timezone.now()
+    prefs = policy.preferences_of(patient)
+    return [
+        _queue(
+            actor=actor,
+            patient=patient,
+            purpose=purpose,
+            channel=channel,
+            context=context,
+            enrolment=enrolment,
+            activity=activity,
+            case=case,
+            text="",
+            dedupe_key=f"{dedupe_key}:{channel}" if dedupe_key else None,
+            due_at=None,
+            now=now,
+            strict=False,
+            prefs=prefs,
+        )
+        for channel in policy.wanted_channels(patient, purpose)
+    ]
+
+
+def message_notify_safely(**kwargs: Any) -> list[Message]:
+    """``message_notify`` for hooks inside another write: a failure is logged, never raised.
+
+    Runs in a savepoint, so a refused notification rolls back alone and the caller's write
+    goes on.
+    """
+    try:
+        with transaction.atomic():
+            return message_notify(**kwargs)
+    except Exception:  # a notification must never make the main write fail
+        patient = kwargs.get("patient")
+        logger.exception(
+            "%s notification for patient %s not queued",
+            kwargs.get("purpose"),
+            getattr(patient, "pk", None),
+        )
+        return []
+
+
+def _local(patient: Patient, moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(policy._zone(policy.preferences_of(patient)))
+
+
+def notify_activity_change(
+    *, activity: Activity, purpose: str, now: dt.datetime | None = None
+) -> list[Message]:
+    """Tell the patient an activity was booked or moved (called inside the activity write)."""
+    enrolment = activity.enrolment
+    patient = enrolment.patient
+    start = _local(patient, activity.scheduled_start)
+    end = _local(patient, activity.scheduled_end)
+    return message_notify_safely(
+        patient=patient,
+        purpose=purpose,
+        context={
+            "activity": activity.module.name,
+            "date": f"{start:%d/%m/%Y}",
+            "time": f"{start:%H:%M}",
+            "window": f"{start:%H:%M}–{end:%H:%M}",
+        },
+        enrolment=enrolment,
+        activity=activity,
+        dedupe_key=f"{purpose}:{activity.pk}",
+        now=now,
+    )
+
+
+def notify_report_reply(*, reply: Report) -> list[Message]:
+    """Tell the patient her doctor answered her (called inside ``report_reply``).
+
+    Only replies addressed to the patient herself: a reply to a caregiver's report is read by
+    the caregiver in her portal, and the patient's channels are not the caregiver's.
+    """
+    enrolment = reply.enrolment
+    patient = enrolment.patient
+    if reply.recipient_id is not None and reply.recipient_id != patient.user_id:
+        return []
+    author = reply.author
+    return message_notify_safely(
+        patient=patient,
+        purpose=Purpose.REPORT_NOTIFICATION,
+        context={
+            "author": (author.get_full_name() or author.email) if author else "",
+            "report_title": reply.subject,
+        },
+        enrolment=enrolment,
+        dedupe_key=f"report_reply:{reply.pk}",
+    )
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+def _locked(message_id: int) -> Message | None:
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    return Message.objects.select_for_update(skip_locked=skip_locked).filter(pk=message_id).first()
+
+
+def _save_outcome(message: Message, verb: str, fields: Sequence[str], detail: dict) -> None:
+    message.save(update_fields=list(fields))
+    audit_write(
+        actor=None, action="update", verb=verb, obj=message, patient=message.patient, detail=detail
+    )
+    _emit(message)
+
+
+def _claim(message_id: int, now: dt.datetime) -> Message | None:
+    """Lock a due message, re-check consent and quiet hours, and lease it for sending.
+
+    Returns the message to send, or None when there is nothing to send now.
+    """
+    with transaction.atomic():
+        message = _locked(message_id)
+        if message is None or message.status not in Message.PENDING:
+            return None
+        if message.next_attempt_at is not None and message.next_attempt_at > now:
+            return None
+        patient = message.patient
+        if patient is not None and not policy.has_channel_consent(patient, message.channel):
+            message.status = Status.SKIPPED
+            message.skip_reason = SKIP_WITHDRAWN
+            message.next_attempt_at = None
+            _save_outcome(
+                message,
+                "message.skip",
+                ["status", "skip_reason", "next_attempt_at"],
+                {"reason": SKIP_WITHDRAWN},
+            )
+            return None
+        if patient is not None and message.channel != Channel.IN_APP:
+            quiet = policy.quiet_until(policy.preferences_of(patient), now)
+            if quiet is not None:
+                message.status = Status.DEFERRED
+                message.next_attempt_at = quiet
+                _save_outcome(
+                    message,
+                    "message.defer",
+                    ["status", "next_attempt_at"],
+                    {"until": quiet.isoformat()},
+                )
+                return None
+        message.next_attempt_at = now + SEND_LEASE
+        message.save(update_fields=["next_attempt_at"])
+        return message
+
+
+def _send(message: Message) -> tuple[str, str, bool]:
+    """``(provider_ref, error, transient)`` of one attempt; never raises."""
+    try:
+        return get_backend(message.channel).send(message), "", True
+    except DeliveryError as exc:
+        return "", str(exc) or type(exc).__name__, exc.transient
+    except Exception as exc:  # a broken backend is a failed attempt, never a lost message
+        logger.exception("channel backend failed on message %s", message.pk)
+        return "", f"{type(exc).__name__}: {exc}", True
+
+
+def _record_attempt(
+    message_id: int, *, ref: str, error: str, transient: bool, now: dt.datetime
+) -> Message:
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(pk=message_id)
+        message.attempts += 1
+        fields = ["attempts", "status", "next_attempt_at"]
+        if not error:
+            message.status = Status.SENT
+            message.sent_at = now
+            message.provider_ref = ref[:100]
+            message.next_attempt_at = None
+            message.failed_at = None
+            fields += ["sent_at", "provider_ref", "failed_at"]
+            verb, detail = "message.sent", {"attempts": message.attempts}
+        else:
+            message.last_error = error[:ERROR_MAX]
+            fields.append("last_error")
+            give_up = not transient or message.attempts >= settings.PSP_MESSAGE_MAX_ATTEMPTS
+            if give_up:
+                message.status = Status.FAILED
+                message.failed_at = now
+                message.next_attempt_at = None
+                fields.append("failed_at")
+                verb = "message.fail"
+            else:
+                message.status = Status.RETRYING
+                message.next_attempt_at = now + backoff(message.attempts)
+                verb = "message.retry"
+            detail = {"attempts": message.attempts, "error": message.last_error}
+        _save_outcome(message, verb, fields, detail)
+        return message
+
+
+def message_deliver(message_id: int, *, now: dt.datetime | None = None) -> Message:
+    """Send a pending, due message through its channel's backend and record the outcome.
+
+    Consent and quiet hours are checked again first. The backend is called outside the row lock
+    (the row is leased meanwhile); whatever it does — a ``DeliveryError`` or any exception — the
+    attempt is counted and the message kept: *retrying* with backoff, or *failed* after
+    ``PSP_MESSAGE_MAX_ATTEMPTS`` (or a permanent error). Raises ``Message.DoesNotExist`` for an
+    unknown id.
+    """
+    now = now or timezone.now()
+    message = _claim(message_id, now)
+    if message is None:
+        return Message.objects.get(pk=message_id)
+    ref, error, transient = _send(message)
+    try:
+        return _record_attempt(message_id, ref=ref, error=error, transient=transient, now=now)
+    except Message.DoesNotExist:  # deleted with its patient while we were sending
+        logger.warning("message %s was deleted during delivery", message_id)
+        return message
+
+
+@transaction.atomic
+def message_retry_now(*, actor: User, message: Message, now: dt.datetime | None = None) -> Message:
+    """Provider staff send a failed or retrying message again now (attempts are kept)."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if (
+        not access.has_role(actor, "provider_staff")
+        or message.patient_id is None
+        or not access.patients_for(actor, role="provider_staff")
+        .filter(pk=message.patient_id)
+        .exists()
+    ):
+        raise AccessDenied("Only provider staff of the patient's programs may retry a message.")
+    if message.status not in (Status.FAILED, Status.RETRYING):
+        raise DomainError(
+            {
+                "status": "Only failed or retrying messages can be retried; this one is "
+                f"{message.get_status_display().lower()}."
+            }
+        )
+    now = now or timezone.now()
+    old = message.status
+    message.status = Status.QUEUED
+    message.next_attempt_at = now
+    message.failed_at = None
+    message.save(update_fields=["status", "next_attempt_at", "failed_at"])
+    audit_write(
+        actor=actor,
+        action="update",
+        verb="message.retry_now",
+        obj=message,
+        patient=message.patient,
+        detail={"from": old, "attempts": message.attempts},
+    )
+    _emit(message)
+    _enqueue_on_commit(message, now)
+    return message
+
+
+def deliver_due_messages(*, now: dt.datetime | None = None, limit: int = DELIVER_BATCH) -> int:
+    """Deliver (or retry) up to ``limit`` pending messages whose time has come; how many."""
+    now = now or timezone.now()
+    due = (
+        Message.objects.filter(status__in=Message.PENDING)
+        .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True))
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    done = 0
+    for message_id in list(due):
+        try:
+            message_deliver(message_id, now=now)
+        except Message.DoesNotExist:
+            continue
+        except Exception:  # one bad row must not stop the batch; it stays pending
+            logger.exception("message %s could not be delivered", message_id)
+            continue
+        done += 1
+    return done
+
+
+# --- dose reminders ---------------------------------------------------------------------------
+
+
+def dose_interval_days(doses_per_week: float) -> int:
+    """Days between two expected doses: daily from 7 a week, else round(7 / doses a week)."""
+    if doses_per_week >= 7:
+        return 1
+    return max(1, round(7 / doses_per_week))
+
+
+def dose_due_on(enrolment: Enrolment, day: dt.date) -> bool:
+    """Whether the therapy expects a self-administered dose on ``day`` (the patient's date).
+
+    Doses count from the therapy start (else the enrolment start): every ``dose_interval_days``.
+    """
+    per_week = float(enrolment.doses_per_week or 0)
+    if per_week <= 0:
+        return False
+    interval = dose_interval_days(per_week)
+    anchor = enrolment.therapy_start_date or enrolment.start_date
+    if anchor is None:
+        return interval == 1
+    if day < anchor:
+        return False
+    return (day - anchor).days % interval == 0
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _dose_candidates(
+    enrolments: list[Enrolment], now: dt.datetime
+) -> list[tuple[Enrolment, dt.date, ContactPreferences]]:
+    """Enrolments with a dose due today whose reminder time has passed (two queries)."""
+    prefs_of = {
+        prefs.patient_id: prefs
+        for prefs in ContactPreferences.objects.filter(
+            patient_id__in={e.patient_id for e in enrolments}
+        )
+    }
+    due = []
+    for enrolment in enrolments:
+        prefs = prefs_of.get(enrolment.patient_id) or ContactPreferences(patient=enrolment.patient)
+        local = now.astimezone(policy._zone(prefs))
+        if local.time() < prefs.reminder_time or not dose_due_on(enrolment, local.date()):
+            continue
+        due.append((enrolment, local.date(), prefs))
+    if not due:
+        return []
+    ids = [enrolment.pk for enrolment, _day, _prefs in due]
+    zone_of = {enrolment.pk: policy._zone(prefs) for enrolment, _day, prefs in due}
+    dosed = {
+        (enrolment_id, at.astimezone(zone_of[enrolment_id]).date())
+        for enrolment_id, at in DiaryEntry.objects.filter(
+            enrolment_id__in=ids,
+            kind=DiaryEntry.Kind.DOSE,
+            occurred_at__gte=now - dt.timedelta(days=2),
+            occurred_at__lt=now + dt.timedelta(days=1),
+        ).values_list("enrolment_id", "occurred_at")
+    }
+    reminded = {
+        key.rsplit(":", 1)[0]
+        for key in Message.objects.filter(
+            enrolment_id__in=ids,
+            purpose=Purpose.DOSE_REMINDER,
+            dedupe_key__startswith="dose:",
+            due_at__gte=now - dt.timedelta(days=2),
+        ).values_list("dedupe_key", flat=True)
+    }
+    return [
+        (enrolment, day, prefs)
+        for enrolment, day, prefs in due
+        if (enrolment.pk, day) not in dosed and f"dose:{enrolment.pk}:{day}" not in reminded
+    ]
+
+
+def dose_reminders_queue(*, now: dt.datetime | None = None) -> int:
+    """Queue today's dose reminder of every active therapy that expects one; rows created.
+
+    A reminder is due when the therapy expects a dose on the patient's local date, her
+    reminder time has passed and no dose was logged today. Idempotent (one reminder per
+    enrolment, day and channel): a second run the same day creates nothing.
+    """
+    now = now or timezone.now()
+    enrolments = list(
+        Enrolment.objects.filter(status=Enrolment.Status.ACTIVE, doses_per_week__gt=0)
+        # An infusion is given by the nurse at the patient's home: her visit is confirmed the
+        # day before (``activity_confirmations_queue``), there is no dose to remind her of.
+        .exclude(product__form=Product.Form.INFUSION)
+        .select_related("patient", "program", "product")
+        .order_by("pk")
+    )
+    created = 0
+    for chunk in _chunks(enrolments, DELIVER_BATCH):
+        for enrolment, day, prefs in _dose_candidates(chunk, now):
+            try:
+                messages = message_notify(
+                    patient=enrolment.patient,
+                    purpose=Purpose.DOSE_REMINDER,
+                    context={
+                        "product": enrolment.product.name if enrolment.product_id else "",
+                        "dose": enrolment.dose,
+                        "time": f"{prefs.reminder_time:%H:%M}",
+                    },
+                    enrolment=enrolment,
+                    dedupe_key=f"dose:{enrolment.pk}:{day}",
+                    now=now,
+                )
+            except Exception:  # one patient's problem must not stop everyone's reminders
+                logger.exception("dose reminder for enrolment %s not queued", enrolment.pk)
+                continue
+            created += len(messages)
+    return created
+
+
+# --- appointment confirmations ----------------------------------------------------------------
+
+# Activities the patient has to be there for: she is told the day before.
+CONFIRMED_CHANNELS = ("home_visit", "logistics", "video", "hospital")
+CONFIRMATION_LEAD = dt.timedelta(days=1)
+
+
+def activity_confirmations_queue(*, now: dt.datetime | None = None) -> int:
+    """Tell every patient about tomorrow's visits, deliveries, pickups and video calls; rows made.
+
+    Open activities starting within the next day (``CONFIRMATION_LEAD``) whose module needs the
+    patient at home or on a screen. Idempotent per activity and channel (the same dedupe key as
+    a confirmation sent when the activity was booked): a second run creates nothing.
+    """
+    now = now or timezone.now()
+    activities = (
+        Activity.objects.filter(
+            status__in=Activity.OPEN_STATUSES,
+            scheduled_start__gt=now,
+            scheduled_start__lte=now + CONFIRMATION_LEAD,
+            module__channel__in=CONFIRMED_CHANNELS,
+            enrolment__status=Enrolment.Status.ACTIVE,
+        )
+        .exclude(
+            pk__in=Message.objects.filter(
+                purpose=Purpose.ACTIVITY_CONFIRMATION, activity__isnull=False
+            ).values("activity_id")
+        )
+        .select_related("module", "enrolment__patient", "enrolment__program")
+        .order_by("scheduled_start", "pk")
+    )
+    created = 0
+    for activity in activities.iterator(chunk_size=DELIVER_BATCH):
+        created += len(
+            notify_activity_change(
+                activity=activity, purpose=Purpose.ACTIVITY_CONFIRMATION, now=now
+            )
+        )
+    return created
