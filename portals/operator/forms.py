@@ -10,7 +10,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psp_crm.models import Activity, AdverseEvent, Case, Interaction
+from psp_crm.models import Activity, AdverseEvent, Case, Channel, Interaction
 
 BP_PATTERN = re.compile(r"^\d{2,3}/\d{2,3}$")
 NURSE_MODULES = frozenset({"home-infusion", "nurse-home-visit", "self-injection-training"})
@@ -380,3 +380,17 @@ class CallerSearchForm(forms.Form):
         max_length=100,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
     )
+
+
+class MessageForm(forms.Form):
+    """A message to the patient from her timeline (sent only on a channel she consented to)."""
+
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial="sms")
+    program = forms.ChoiceField(label=_("Program"), required=False)
+    text = forms.CharField(
+        label=_("Message"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, programs=(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["program"].choices = _program_choices(programs)

@@ -17,7 +17,7 @@ from portals.common.forms import TimelineFilterForm
 from portals.common.views import PortalView
 from psp_crm.access import sees_clinical_data
 from psp_crm.errors import AccessDenied, DomainError, NotFound
-from psp_crm.models import Activity, Case, Interaction, Patient
+from psp_crm.models import Activity, Case, Interaction, Message, Patient
 from psp_crm.selectors.activities import (
     activity_clinical_context,
     group_by_local_day,
@@ -50,6 +50,7 @@ from psp_crm.services.interactions import (
     case_update_status,
     interaction_log,
 )
+from psp_crm.services.messaging import message_send
 
 from .forms import (
     AdverseEventForm,
@@ -57,6 +58,7 @@ from .forms import (
     CancelForm,
     CaseForm,
     InteractionForm,
+    MessageForm,
     NoShowForm,
     RescheduleForm,
     outcome_form_class,
@@ -320,9 +322,18 @@ class ClinicalOperatorView(OperatorView):
         return super().get(request, *args, **kwargs)
 
 
+# The timeline page's forms, by the ``action`` their POST carries.
+FORM_OF_ACTION = {
+    "log": "interaction_form",
+    "case": "case_form",
+    "message": "message_form",
+    "ae": "ae_form",
+}
+
+
 class TimelineView(OperatorView):
-    """A patient's timeline across every channel, with forms to log a contact, open a case and
-    flag a suspected adverse event.
+    """A patient's timeline across every channel, with forms to log a contact, open a case, send
+    her a message and flag a suspected adverse event.
 
     A counsellor sees every patient of the programs she staffs, other clinical operators their
     own patients; logistics operators never (the same 404 as an unknown patient). Opened with
@@ -371,6 +382,9 @@ class TimelineView(OperatorView):
                 programs=programs,
                 owners=owners,
                 initial={"assigned_to": actor.pk},
+            ),
+            "message_form": MessageForm(
+                data if action == "message" else None, prefix="msg", programs=programs
             ),
             "ae_form": AdverseEventForm(
                 data if action == "ae" else None,
@@ -424,12 +438,12 @@ class TimelineView(OperatorView):
         patient = self.get_patient()
         programs = timeline_programs(actor=request.user, role="operator", patient=patient)
         action = request.POST.get("action", "")
-        if action not in ("log", "case", "ae"):
+        if action not in FORM_OF_ACTION:
             messages.error(request, _t("Choose to log a contact, open a case or flag an event."))
             context = self.get_context_data(patient=patient, programs=programs)
             return self.render_to_response(context, status=400)
         forms = self.forms(patient, programs, request.POST, action)
-        form = forms[{"log": "interaction_form", "case": "case_form", "ae": "ae_form"}[action]]
+        form = forms[FORM_OF_ACTION[action]]
         if form.is_valid():
             data = form.cleaned_data
             enrolment = patient_enrolment(
@@ -463,6 +477,24 @@ class TimelineView(OperatorView):
                         enrolment=enrolment,
                     )
                     message = _t("Case #%(id)s opened.") % {"id": case.pk}
+                elif action == "message":
+                    sent = message_send(
+                        actor=request.user,
+                        patient=patient,
+                        channel=data["channel"],
+                        text=data["text"],
+                        enrolment=enrolment,
+                    )
+                    if sent.status == Message.Status.SKIPPED:
+                        messages.warning(
+                            request,
+                            _t("Not sent: %(why)s. The attempt is on the timeline.")
+                            % {"why": sent.skip_reason},
+                        )
+                        return redirect("operator:timeline", code=patient.code)
+                    message = _t("Message %(status)s: its delivery shows on the timeline.") % {
+                        "status": sent.get_status_display().lower()
+                    }
                 else:
                     if enrolment is None:
                         raise DomainError({"program": _t("Choose the program of the therapy.")})

@@ -12,9 +12,11 @@ from psp_crm.models import (
     AdverseEvent,
     Case,
     Consent,
+    ContactPreferences,
     DiaryEntry,
     Enrolment,
     Interaction,
+    Message,
     Operator,
     Patient,
     Program,
@@ -493,3 +495,62 @@ def test_clients_never_reach_the_contact_centre(signed_in, anna, enrolment):
     assert client.post(_timeline(anna), _ae_data(enrolment)).status_code == 403
     assert client.get("/operator/calls/outbound/").status_code == 403
     assert client.get(f"/doctor/patients/{enrolment.pk}/timeline/").status_code == 403
+
+
+# --- messages from the timeline ---------------------------------------------------------------
+
+
+def _send(client, anna, channel: str, text: str, **extra):
+    return client.post(
+        _timeline(anna),
+        {"action": "message", "msg-channel": channel, "msg-text": text, **extra},
+        follow=True,
+    )
+
+
+def test_counsellor_sends_an_sms_that_shows_on_the_timeline(
+    signed_in, anna, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.PSP_OUTBOX_DIR = str(tmp_path)
+    # No quiet hours: the test must not depend on the time of day it runs at.
+    ContactPreferences.objects.update_or_create(
+        patient=anna, defaults={"quiet_start": None, "quiet_end": None}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _send(signed_in(NERI), anna, "sms", "SMS-FROM-NERI: your nurse comes at 10.")
+    assert response.status_code == 200
+    sent = Message.objects.get(patient=anna, body__startswith="SMS-FROM-NERI")
+    assert sent.status == Message.Status.SENT and sent.to_address == ANNA_PHONE
+    assert sent.created_by.email == NERI
+    assert "SMS-FROM-NERI" in (tmp_path / "sms.jsonl").read_text()
+    response = signed_in(NERI).get(_timeline(anna))
+    assert "SMS-FROM-NERI" in response.content.decode()  # on her timeline, with its status
+
+
+def test_a_message_without_consent_is_skipped_and_says_so(signed_in, anna, settings, tmp_path):
+    settings.PSP_OUTBOX_DIR = str(tmp_path)
+    Consent.objects.filter(patient=anna, kind=Consent.Kind.CHANNEL_SMS).update(
+        withdrawn_at=timezone.now()
+    )
+    response = _send(signed_in(NERI), anna, "sms", "SMS-NO-CONSENT")
+    skipped = Message.objects.get(patient=anna, body="SMS-NO-CONSENT")
+    assert skipped.status == Message.Status.SKIPPED and skipped.attempts == 0
+    assert not (tmp_path / "sms.jsonl").exists()
+    assert "Not sent: no consent for SMS" in response.content.decode()
+
+
+def test_an_empty_message_is_a_400(signed_in, anna):
+    response = signed_in(NERI).post(
+        _timeline(anna), {"action": "message", "msg-channel": "sms", "msg-text": ""}
+    )
+    assert response.status_code == 400
+    assert not Message.objects.filter(patient=anna, created_by__email=NERI).exists()
+
+
+@pytest.mark.parametrize("email", [GALLO, NORTHWIND])
+def test_logistics_and_clients_cannot_send_messages(signed_in, anna, email):
+    response = signed_in(email).post(
+        _timeline(anna), {"action": "message", "msg-channel": "sms", "msg-text": "hello"}
+    )
+    assert response.status_code in (403, 404)
+    assert not Message.objects.filter(patient=anna, body="hello").exists()
