@@ -118,8 +118,12 @@ def every_model(world, settings, tmp_path):
         enrolment=world.enrolment, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 1, 31)
     )
     RiskModelVersion.objects.create(program=world.program, version=1)
-    CallScript.objects.create(reason="missed_doses", title="Missed doses", body="Ask why.")
-    MessageTemplate.objects.create(purpose="dose_reminder", channel="sms", body="Dose {time}")
+    CallScript.objects.create(
+        program=world.program, reason="missed_doses", title="Missed doses", body="Ask why."
+    )
+    MessageTemplate.objects.create(
+        program=world.program, purpose="dose_reminder", channel="sms", body="Dose {time}"
+    )
     ContactPreferences.objects.create(patient=world.patient)
     ChannelPreference.objects.create(patient=world.patient, purpose="dose_reminder", channel="sms")
     InboundSms.objects.create(
