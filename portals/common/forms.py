@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from psp_crm.models import AdverseEvent, Enrolment, Patient, User
 from psp_crm.selectors.timeline import CHANNELS
+from psp_crm.services.adverse_events import adverse_event_capture
 
 
 class TimelineFilterForm(forms.Form):
@@ -34,3 +39,72 @@ class TimelineFilterForm(forms.Form):
             "channels": self.cleaned_data["channel"] or None,
             "program": self.programs.get(self.cleaned_data["program"]),
         }
+
+
+class AdverseEventFacts(forms.Form):
+    """The facts of a suspected adverse event every portal asks for (pharmacovigilance needs
+    them later); a portal's form adds where it was reported from.
+
+    ``capture`` hands the valid facts to the capture service: the rules live there.
+    """
+
+    reaction = forms.CharField(
+        label=_("Reaction"), max_length=200, help_text=_("e.g. rash on both arms")
+    )
+    onset_date = forms.DateField(
+        label=_("Onset date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    seriousness = forms.ChoiceField(
+        label=_("Seriousness"), choices=AdverseEvent.Seriousness.choices, initial="non_serious"
+    )
+    suspect_product = forms.TypedChoiceField(
+        label=_("Suspect product"), coerce=int, required=False, empty_value=None
+    )
+    reporter_type = forms.ChoiceField(
+        label=_("First reported by"), choices=AdverseEvent.Reporter.choices, initial="patient"
+    )
+    first_known_at = forms.DateTimeField(
+        label=_("First known at"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("When it was first known: the forwarding clock starts here."),
+    )
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, products=(), **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault(
+            "first_known_at", timezone.localtime().replace(second=0, microsecond=0)
+        )
+        super().__init__(*args, **kwargs)
+        self.products = {product.pk: product for product in products}
+        self.fields["suspect_product"].choices = [("", _("The patient's current product"))] + [
+            (product.pk, product.name) for product in products
+        ]
+
+    def clean_onset_date(self):
+        day = self.cleaned_data["onset_date"]
+        if day is not None and day > timezone.localdate():
+            raise forms.ValidationError(_("The onset date cannot be in the future."))
+        return day
+
+    def capture(
+        self, *, actor: User, patient: Patient, enrolment: Enrolment, **source: Any
+    ) -> AdverseEvent:
+        """Record the event through the service (``source``: channel and where it came from)."""
+        data = self.cleaned_data
+        return adverse_event_capture(
+            actor=actor,
+            patient=patient,
+            enrolment=enrolment,
+            reaction=data["reaction"],
+            description=data["description"],
+            onset_date=data["onset_date"],
+            seriousness=data["seriousness"],
+            suspect_product=self.products.get(data.get("suspect_product")),
+            reporter_type=data["reporter_type"],
+            first_known_at=data["first_known_at"],
+            **source,
+        )

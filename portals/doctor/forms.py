@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portals.common.forms import AdverseEventFacts
 from psp_crm.models import AdverseEvent, Patient
 
 ADHERENCE_THRESHOLDS = (("", _("Any adherence")), ("80", _("Below 80%")), ("50", _("Below 50%")))
@@ -75,55 +75,16 @@ class ReferralForm(forms.Form):
         self.fields["program"].choices = [(p.code, f"{p.code} — {p.name}") for p in programs]
 
 
-class AdverseEventForm(forms.Form):
+class AdverseEventForm(AdverseEventFacts):
     """Flag a suspected adverse event of a followed patient (from the diary or the visit)."""
 
-    reaction = forms.CharField(
-        label=_("Reaction"), max_length=200, help_text=_("e.g. rash on both arms")
-    )
-    onset_date = forms.DateField(
-        label=_("Onset date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    seriousness = forms.ChoiceField(
-        label=_("Seriousness"), choices=AdverseEvent.Seriousness.choices, initial="non_serious"
-    )
-    suspect_product = forms.TypedChoiceField(
-        label=_("Suspect product"), coerce=int, required=False, empty_value=None
-    )
-    reporter_type = forms.ChoiceField(
-        label=_("First reported by"),
-        choices=[
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("initial", {}).setdefault("reporter_type", AdverseEvent.Reporter.DOCTOR)
+        super().__init__(*args, **kwargs)
+        self.fields["reporter_type"].choices = [
             (AdverseEvent.Reporter.DOCTOR, AdverseEvent.Reporter.DOCTOR.label),
             (AdverseEvent.Reporter.PATIENT, AdverseEvent.Reporter.PATIENT.label),
-        ],
-        initial=AdverseEvent.Reporter.DOCTOR,
-    )
-    first_known_at = forms.DateTimeField(
-        label=_("First known at"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_("When you first knew of it: the forwarding clock starts here."),
-    )
-    description = forms.CharField(
-        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
-
-    def __init__(self, *args, products=(), **kwargs) -> None:
-        kwargs.setdefault("initial", {})
-        kwargs["initial"].setdefault(
-            "first_known_at", timezone.localtime().replace(second=0, microsecond=0)
-        )
-        super().__init__(*args, **kwargs)
-        self.products = {product.pk: product for product in products}
-        self.fields["suspect_product"].choices = [("", _("The patient's current product"))] + [
-            (product.pk, product.name) for product in products
         ]
-
-    def clean_onset_date(self):
-        day = self.cleaned_data["onset_date"]
-        if day is not None and day > timezone.localdate():
-            raise forms.ValidationError(_("The onset date cannot be in the future."))
-        return day
-
-    def product(self):
-        return self.products.get(self.cleaned_data.get("suspect_product"))
+        self.fields["first_known_at"].help_text = _(
+            "When you first knew of it: the forwarding clock starts here."
+        )

@@ -36,7 +36,6 @@ from psp_crm.selectors.reports import (
     reports_inbox,
 )
 from psp_crm.selectors.timeline import patient_timeline, timeline_programs
-from psp_crm.services.adverse_events import adverse_event_capture
 from psp_crm.services.audit import audit_patient_read
 from psp_crm.services.enrolments import enrolment_refer
 from psp_crm.services.notes import note_add
@@ -363,19 +362,11 @@ class AdverseEventView(PatientMixin, DoctorView):
         entry = self.get_entry(enrolment)
         form = self.get_form(enrolment, entry, request.POST)
         if form.is_valid():
-            data = form.cleaned_data
             try:
-                event = adverse_event_capture(
+                event = form.capture(
                     actor=request.user,
                     patient=enrolment.patient,
                     enrolment=enrolment,
-                    reaction=data["reaction"],
-                    description=data["description"],
-                    onset_date=data["onset_date"],
-                    seriousness=data["seriousness"],
-                    suspect_product=form.product(),
-                    reporter_type=data["reporter_type"],
-                    first_known_at=data["first_known_at"],
                     channel="diary" if entry is not None else "doctor",
                     source_diary_entry=entry,
                 )

@@ -10,7 +10,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psp_crm.models import Activity, AdverseEvent, Case, Channel, Interaction
+from portals.common.forms import AdverseEventFacts
+from psp_crm.models import Activity, Case, Channel, Interaction
 
 BP_PATTERN = re.compile(r"^\d{2,3}/\d{2,3}$")
 NURSE_MODULES = frozenset({"home-infusion", "nurse-home-visit", "self-injection-training"})
@@ -296,55 +297,25 @@ class CaseForm(forms.Form):
         return self.owners.get(self.cleaned_data.get("assigned_to"))
 
 
-class AdverseEventForm(forms.Form):
-    """Flag a suspected adverse event: the facts pharmacovigilance needs later."""
+class AdverseEventForm(AdverseEventFacts):
+    """Flag a suspected adverse event from the timeline: the program and the contact it was
+    reported in come first."""
 
     program = forms.ChoiceField(label=_("Program"))
-    reaction = forms.CharField(
-        label=_("Reaction"), max_length=200, help_text=_("e.g. rash on both arms")
-    )
-    onset_date = forms.DateField(
-        label=_("Onset date"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    seriousness = forms.ChoiceField(
-        label=_("Seriousness"), choices=AdverseEvent.Seriousness.choices, initial="non_serious"
-    )
-    suspect_product = forms.TypedChoiceField(
-        label=_("Suspect product"), coerce=int, required=False, empty_value=None
-    )
-    reporter_type = forms.ChoiceField(
-        label=_("First reported by"), choices=AdverseEvent.Reporter.choices, initial="patient"
-    )
-    first_known_at = forms.DateTimeField(
-        label=_("First known at"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_("When the provider first heard of it: the forwarding clock starts here."),
-    )
-    description = forms.CharField(
-        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
     source_interaction = forms.TypedChoiceField(
         label=_("Reported during the contact"), coerce=int, required=False, empty_value=None
     )
+    field_order = ["program", "reaction"]
 
-    def __init__(
-        self, *args: Any, programs=(), products=(), interactions=(), **kwargs: Any
-    ) -> None:
-        kwargs.setdefault("initial", {})
-        kwargs["initial"].setdefault(
-            "first_known_at", timezone.localtime().replace(second=0, microsecond=0)
-        )
+    def __init__(self, *args: Any, programs=(), interactions=(), **kwargs: Any) -> None:
         programs = list(programs)
         if len(programs) == 1:
-            kwargs["initial"].setdefault("program", programs[0].code)
+            kwargs.setdefault("initial", {}).setdefault("program", programs[0].code)
         super().__init__(*args, **kwargs)
         self.fields["program"].choices = [(p.code, f"{p.code} — {p.name}") for p in programs]
-        self.fields["suspect_product"].choices = [("", _("The patient's current product"))] + [
-            (product.pk, product.name) for product in products
-        ]
+        self.fields["first_known_at"].help_text = _(
+            "When the provider first heard of it: the forwarding clock starts here."
+        )
         interactions = list(interactions)
         self.interactions = {i.pk: i for i in interactions}
         if interactions:
@@ -359,16 +330,6 @@ class AdverseEventForm(forms.Form):
             ]
         else:
             del self.fields["source_interaction"]
-        self.products = {product.pk: product for product in products}
-
-    def clean_onset_date(self) -> dt.date | None:
-        day = self.cleaned_data["onset_date"]
-        if day is not None and day > timezone.localdate():
-            raise forms.ValidationError(_("The onset date cannot be in the future."))
-        return day
-
-    def product(self):
-        return self.products.get(self.cleaned_data.get("suspect_product"))
 
     def interaction(self):
         return self.interactions.get(self.cleaned_data.get("source_interaction"))

@@ -42,7 +42,6 @@ from psp_crm.selectors.timeline import (
     timeline_programs,
 )
 from psp_crm.services import activities as services
-from psp_crm.services.adverse_events import adverse_event_capture
 from psp_crm.services.audit import audit_patient_read
 from psp_crm.services.interactions import (
     case_assign,
@@ -295,24 +294,6 @@ def _apply_domain_errors(form, exc: DomainError) -> None:
             form.add_error(field if field in form.fields else None, error)
 
 
-def _capture_adverse_event(request: HttpRequest, *, form, patient: Patient, enrolment, **source):
-    """Call the capture service with a valid adverse-event form (DomainError goes to the form)."""
-    data = form.cleaned_data
-    return adverse_event_capture(
-        actor=request.user,
-        patient=patient,
-        enrolment=enrolment,
-        reaction=data["reaction"],
-        description=data["description"],
-        onset_date=data["onset_date"],
-        seriousness=data["seriousness"],
-        suspect_product=form.product(),
-        reporter_type=data["reporter_type"],
-        first_known_at=data["first_known_at"],
-        **source,
-    )
-
-
 class ClinicalOperatorView(OperatorView):
     """Contact-centre pages: for counsellors and clinical operators, never logistics (403)."""
 
@@ -499,9 +480,8 @@ class TimelineView(OperatorView):
                     if enrolment is None:
                         raise DomainError({"program": _t("Choose the program of the therapy.")})
                     source = form.interaction()
-                    event = _capture_adverse_event(
-                        request,
-                        form=form,
+                    event = form.capture(
+                        actor=request.user,
                         patient=patient,
                         enrolment=enrolment,
                         channel=source.channel if source else Interaction.Channel.PHONE,
@@ -571,9 +551,8 @@ class ActivityAdverseEventView(ActivityView):
         form = activity_ae_form(activity, request.POST)
         if form.is_valid():
             try:
-                event = _capture_adverse_event(
-                    request,
-                    form=form,
+                event = form.capture(
+                    actor=request.user,
                     patient=enrolment.patient,
                     enrolment=enrolment,
                     channel=activity.module.channel,
