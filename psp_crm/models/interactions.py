@@ -94,6 +94,7 @@ class Interaction(models.Model):
         VISIT = "visit", _("Visit")
         DEVICE = "device", _("Device")
         CHAT = "chat", _("Chat")
+        LETTER = "letter", _("Letter")
 
     class Direction(models.TextChoices):
         INBOUND = "in", _("Inbound")
