@@ -302,7 +302,7 @@ def case_update_status(*, actor: User, case: Case, status: str) -> Case:
     Waiting for the patient stops the SLA clock; leaving that status moves the deadline forward
     by the time spent waiting.
     """
-    case = Case.objects.select_for_update().select_related("patient").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("patient").get(pk=case.pk)
     _require_writer(actor, case.patient)
     if status not in Case.Status.values:
         raise DomainError(
@@ -341,7 +341,7 @@ def case_update_status(*, actor: User, case: Case, status: str) -> Case:
 @transaction.atomic
 def case_assign(*, actor: User, case: Case, owner: User) -> Case:
     """Give an open case to another owner (someone who may work on the patient's record)."""
-    case = Case.objects.select_for_update().select_related("patient").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("patient").get(pk=case.pk)
     _require_writer(actor, case.patient)
     if case.status not in OPEN_STATUSES:
         raise DomainError({"status": "Only an open case can change owner."})
@@ -385,7 +385,7 @@ def case_escalate_overdue(*, now: dt.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     candidates = list(
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .filter(
             status__in=OPEN_STATUSES,
             sla_paused_at__isnull=True,
