@@ -21,6 +21,7 @@ from psp_crm.selectors.activities import (
     control_programs,
     control_unassigned,
 )
+from psp_crm.selectors.contact_centre import contact_centre_counts
 from psp_crm.selectors.pagination import page_of
 from psp_crm.services.activities import activity_assign
 
@@ -76,6 +77,7 @@ class HomeView(ControlView):
             form=form,
             programs=programs,
             counts=control_counts(actor=actor, program=program),
+            contact=contact_centre_counts(actor=actor, program=program),
             page=page_of(activities, page=self.request.GET.get("page"), per_page=50),
             queue=queue,
             query=query.urlencode(),

@@ -109,3 +109,39 @@ def test_a_range_ending_before_it_starts_is_a_form_error(signed_in):
 def test_unknown_filter_values_are_form_errors_not_500(signed_in):
     response = signed_in(OPS).get("/control/", {"program": "abc", "status": "nope"})
     assert response.status_code == 400
+
+
+def test_staff_see_what_the_contact_centre_must_look_at(signed_in, demo_world):
+    """The demo world's bounced e-mail to Giorgio counts as a failed message for ops."""
+    html = signed_in("ops@curaplus.example").get("/control/").content.decode()
+    assert 'data-testid="contact-centre-counts"' in html
+    assert "1 message failed" in html
+    assert "/admin/psp_crm/message/?status__exact=failed" in html
+
+
+def test_contact_centre_counts_are_scoped_and_counted(demo_world):
+    from psp_crm.models import Case, Message, Patient, User
+    from psp_crm.selectors.contact_centre import contact_centre_counts
+
+    ops = User.objects.get(email="ops@curaplus.example")
+    before = contact_centre_counts(actor=ops)
+    giorgio = Patient.objects.get(first_name="Giorgio", last_name="Rinaldi")
+    enrolment = giorgio.enrolments.first()
+    Message.objects.create(
+        patient=giorgio, enrolment=enrolment, purpose="general", channel="sms", status="retrying"
+    )
+    Case.objects.create(
+        patient=giorgio,
+        enrolment=enrolment,
+        subject="Late",
+        due_at=timezone.now() - dt.timedelta(hours=1),
+        escalation_level=1,
+    )
+    after = contact_centre_counts(actor=ops)
+    assert after.messages_retrying == before.messages_retrying + 1
+    assert after.cases_overdue == before.cases_overdue + 1
+    assert after.cases_escalated == before.cases_escalated + 1
+    outsider = ProviderStaffFactory().user
+    assert contact_centre_counts(actor=outsider).messages_failed == 0
+    nurse = User.objects.get(email="nurse.verdi@curaplus.example")
+    assert contact_centre_counts(actor=nurse) == contact_centre_counts(actor=outsider)
