@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterable
 
 from ..models import (
     Channel,
@@ -63,16 +64,60 @@ def consented_channels(patient: Patient) -> set[str]:
     return channels | {Channel.IN_APP}
 
 
+def consented_channels_of(patient_ids: Iterable[int]) -> dict[int, set[str]]:
+    """``consented_channels`` for many patients in one query (patients without any: in-app)."""
+    ids = set(patient_ids)
+    out: dict[int, set[str]] = {pk: {Channel.IN_APP} for pk in ids}
+    channel_of = {kind: channel for channel, kind in CONSENT_FOR_CHANNEL.items()}
+    for patient_id, kind in Consent.objects.filter(
+        patient_id__in=ids, withdrawn_at__isnull=True
+    ).values_list("patient_id", "kind"):
+        channel = channel_of.get(kind)
+        if channel is not None:
+            out[patient_id].add(channel)
+    return out
+
+
+def channel_choices_of(
+    patient_ids: Iterable[int], purposes: Iterable[str]
+) -> dict[tuple[int, str], list[tuple[str, bool]]]:
+    """Each patient's ``(channel, enabled)`` choices per purpose, for many patients (one query)."""
+    out: dict[tuple[int, str], list[tuple[str, bool]]] = {}
+    for patient_id, purpose, channel, enabled in ChannelPreference.objects.filter(
+        patient_id__in=set(patient_ids), purpose__in=set(purposes)
+    ).values_list("patient_id", "purpose", "channel", "enabled"):
+        out.setdefault((patient_id, purpose), []).append((channel, enabled))
+    return out
+
+
+def preferences_of_many(patients: Iterable[Patient]) -> dict[int, ContactPreferences]:
+    """``preferences_of`` for many patients in one query, keyed by patient id."""
+    patients = list(patients)
+    found = {
+        prefs.patient_id: prefs
+        for prefs in ContactPreferences.objects.filter(patient_id__in={p.pk for p in patients})
+    }
+    return {p.pk: found.get(p.pk) or ContactPreferences(patient=p) for p in patients}
+
+
 def wanted_channels(patient: Patient, purpose: str) -> list[str]:
     """The channels the patient wants ``purpose`` on (her choices over the defaults), in-app first.
 
     Consent is *not* applied here: a wanted channel without consent is where a send is skipped
     and the skip recorded.
     """
+    return wanted_from_choices(
+        purpose,
+        ChannelPreference.objects.filter(patient=patient, purpose=purpose).values_list(
+            "channel", "enabled"
+        ),
+    )
+
+
+def wanted_from_choices(purpose: str, choices: Iterable[tuple[str, bool]]) -> list[str]:
+    """``wanted_channels`` from already loaded ``(channel, enabled)`` choices."""
     wanted = set(DEFAULT_CHANNELS.get(purpose, {Channel.IN_APP}))
-    for channel, enabled in ChannelPreference.objects.filter(
-        patient=patient, purpose=purpose
-    ).values_list("channel", "enabled"):
+    for channel, enabled in choices:
         if enabled:
             wanted.add(channel)
         else:

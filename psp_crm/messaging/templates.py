@@ -9,8 +9,10 @@ missing value when the message is rendered.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from django.db.models import Q
 
 from ..errors import DomainError
 from ..models import Language, MessageTemplate, Program, Purpose
@@ -160,3 +162,62 @@ def render(template_or_text: MessageTemplate | str, context: Mapping[str, Any]) 
     if missing:
         raise TemplateVariableMissing(missing)
     return rendered[0], rendered[1]
+
+
+class TemplateCache:
+    """``find_template`` for a bulk run: the templates of many programs loaded in one query.
+
+    ``preload`` reads every active template of the given purposes, provider-wide or of the given
+    programs; ``find`` then chooses exactly as ``find_template`` does (the program's own in the
+    language, the default in the language, then the same in Italian). Anything not preloaded is
+    looked up with ``find_template`` once and remembered.
+    """
+
+    def __init__(self) -> None:
+        self._loaded: set[tuple[int | None, str]] = set()
+        self._templates: dict[tuple[str, str], list[MessageTemplate]] = {}
+        self._found: dict[tuple[int | None, str, str, str], MessageTemplate | None] = {}
+
+    def preload(self, programs: Iterable[Program], purposes: Iterable[str]) -> None:
+        program_ids = {program.pk for program in programs}
+        wanted = {
+            (program_id, purpose)
+            for program_id in (*program_ids, None)
+            for purpose in set(purposes)
+        } - self._loaded
+        if not wanted:
+            return
+        missing_programs = {program_id for program_id, _p in wanted if program_id is not None}
+        missing_purposes = {purpose for _program_id, purpose in wanted}
+        found = MessageTemplate.objects.filter(
+            Q(program__isnull=True) | Q(program_id__in=missing_programs),
+            purpose__in=missing_purposes,
+            is_active=True,
+        ).select_related("program")
+        for template in found:
+            key = (template.program_id, template.purpose)
+            if key in self._loaded:
+                continue  # already known
+            self._templates.setdefault((template.purpose, template.channel), []).append(template)
+        self._loaded |= wanted
+
+    def find(
+        self, program: Program | None, purpose: str, channel: str, language: str
+    ) -> MessageTemplate | None:
+        program_id = program.pk if program is not None else None
+        key = (program_id, purpose, channel, language)
+        if key in self._found:
+            return self._found[key]
+        if (program_id, purpose) in self._loaded and (None, purpose) in self._loaded:
+            languages = {language, FALLBACK_LANGUAGE}
+            candidates = [
+                template
+                for template in self._templates.get((purpose, channel), [])
+                if template.language in languages and template.program_id in (None, program_id)
+            ]
+            candidates.sort(key=lambda t: (t.language != language, t.program_id is None))
+            template = candidates[0] if candidates else None
+        else:
+            template = find_template(program, purpose, channel, language)
+        self._found[key] = template
+        return template

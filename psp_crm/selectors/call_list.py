@@ -189,8 +189,9 @@ def _missed_doses(enrolments, today: dt.date) -> list[CallListItem]:
     ).values_list("enrolment_id", "occurred_at", "dose_status")
     taken: set[tuple[int, dt.date]] = set()
     missed: set[tuple[int, dt.date]] = set()
+    zone = timezone.get_current_timezone()  # ``timezone.localtime`` without its per-row checks
     for enrolment_id, occurred_at, status in entries:
-        day = timezone.localtime(occurred_at).date()
+        day = occurred_at.astimezone(zone).date()
         (taken if status in TAKEN else missed).add((enrolment_id, day))
     items = []
     for enrolment in daily:

@@ -11,13 +11,20 @@
   the attempt is counted, the error kept, and the send retried with exponential backoff
   (1, 5, 25, 125 … minutes, at most 6 h) until ``PSP_MESSAGE_MAX_ATTEMPTS``, then *failed*.
 - ``dose_reminders_queue`` is the periodic dose reminder, ``activity_confirmations_queue`` the
-  day-before confirmation of visits, deliveries and pickups (``tasks_messaging``).
+  day-before confirmation of visits, deliveries and pickups (``tasks_messaging``). Both queue in
+  bulk (``_notify_bulk``): per chunk of patients a handful of queries, ``bulk_create`` of the
+  messages and their audit rows, one live event per patient, one ``deliver_due`` task per
+  ``DELIVER_BATCH`` messages due. Same rules as ``message_notify``.
+- ``deliver_due_messages`` delivers in batch: one ``SELECT … FOR UPDATE SKIP LOCKED`` claims and
+  leases the batch (consent and quiet hours re-checked for all of it), the backends are called
+  outside any transaction, the outcomes are written together (one audit row per message).
 
 System sends (reminders, notifications) have no actor: their audit rows carry ``actor=None``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,9 +42,10 @@ from ..errors import AccessDenied, DomainError
 from ..events import enrolment_group, send_event_on_commit
 from ..messaging import policy
 from ..messaging.backends import DeliveryError, get_backend
-from ..messaging.templates import find_template, render
+from ..messaging.templates import TemplateCache, find_template, render
 from ..models import (
     Activity,
+    AuditEvent,
     Case,
     Channel,
     ContactPreferences,
@@ -51,7 +59,7 @@ from ..models import (
     Report,
     User,
 )
-from ..tasks_messaging import deliver_message
+from ..tasks_messaging import deliver_due, deliver_message
 from .audit import audit_write
 from .interactions import writer_role
 
@@ -110,6 +118,17 @@ def _enqueue(message_id: int) -> None:
         logger.exception("delivery of message %s could not be queued", message_id)
 
 
+def _enqueue_due(tasks: int) -> None:
+    """Queue ``tasks`` runs of ``deliver_due`` (each delivers up to ``DELIVER_BATCH`` messages;
+    workers running them side by side skip each other's locked rows)."""
+    for _ in range(tasks):
+        try:
+            deliver_due.enqueue()
+        except Exception:  # the every-minute ``deliver_due`` task picks them up
+            logger.exception("delivery of queued messages could not be queued")
+            return
+
+
 def _enqueue_on_commit(message: Message, now: dt.datetime) -> None:
     if message.status == Status.QUEUED and (
         message.next_attempt_at is None or message.next_attempt_at <= now
@@ -156,10 +175,14 @@ def _words(
     language: str,
     context: Mapping[str, str],
     text: str,
+    templates: TemplateCache | None = None,
 ) -> tuple[str, str, MessageTemplate | None]:
     """``(subject, body, template)``; DomainError when no template fits or a value is missing."""
     program = enrolment.program if enrolment is not None else None
-    template = find_template(program, purpose, channel, language)
+    if templates is not None:
+        template = templates.find(program, purpose, channel, language)
+    else:
+        template = find_template(program, purpose, channel, language)
     if template is None:
         if purpose == Purpose.GENERAL and text:
             return "", text, None  # a free text is sent as written, braces and all
@@ -196,7 +219,7 @@ def _address(patient: Patient, channel: str, *, strict: bool) -> tuple[str, User
     return "", recipient, "", ""  # in-app: the row is the message, with or without a login
 
 
-def _queue(
+def _build(
     *,
     actor: User | None,
     patient: Patient,
@@ -212,11 +235,10 @@ def _queue(
     now: dt.datetime,
     strict: bool,
     prefs: ContactPreferences,
+    consented: bool,
+    templates: TemplateCache | None = None,
 ) -> Message:
-    if dedupe_key:
-        existing = Message.objects.filter(dedupe_key=dedupe_key).first()
-        if existing is not None:
-            return existing
+    """The unsaved message of one send on one channel (status, skip reason or error set)."""
     due = due_at or now
     values = _context(patient, enrolment, context, text)
     to_address, recipient, skip_reason, error = _address(patient, channel, strict=strict)
@@ -229,6 +251,7 @@ def _queue(
             language=prefs.language,
             context=values,
             text=text,
+            templates=templates,
         )
     except DomainError as exc:
         if strict:
@@ -253,7 +276,7 @@ def _queue(
         created_by=actor if actor is not None and actor.is_authenticated else None,
         created_at=now,
     )
-    if not policy.has_channel_consent(patient, channel):
+    if not consented:
         message.status = Status.SKIPPED
         message.skip_reason = f"no consent for {CHANNEL_NAMES[channel]}"
     elif skip_reason:
@@ -268,6 +291,62 @@ def _queue(
         quiet = policy.quiet_until(prefs, due) if channel != Channel.IN_APP else None
         message.status = Status.DEFERRED if quiet else Status.QUEUED
         message.next_attempt_at = quiet or due
+    return message
+
+
+def _queue_verb(message: Message) -> str:
+    return {Status.SKIPPED: "message.skip", Status.FAILED: "message.fail"}.get(
+        message.status, "message.queue"
+    )
+
+
+def _queue_detail(message: Message) -> dict[str, Any]:
+    return {
+        "channel": message.channel,
+        "purpose": message.purpose,
+        "status": message.status,
+        "reason": message.skip_reason or message.last_error,
+    }
+
+
+def _queue(
+    *,
+    actor: User | None,
+    patient: Patient,
+    purpose: str,
+    channel: str,
+    context: Mapping[str, Any],
+    enrolment: Enrolment | None,
+    activity: Activity | None,
+    case: Case | None,
+    text: str,
+    dedupe_key: str | None,
+    due_at: dt.datetime | None,
+    now: dt.datetime,
+    strict: bool,
+    prefs: ContactPreferences,
+) -> Message:
+    if dedupe_key:
+        existing = Message.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+    message = _build(
+        actor=actor,
+        patient=patient,
+        purpose=purpose,
+        channel=channel,
+        context=context,
+        enrolment=enrolment,
+        activity=activity,
+        case=case,
+        text=text,
+        dedupe_key=dedupe_key,
+        due_at=due_at,
+        now=now,
+        strict=strict,
+        prefs=prefs,
+        consented=policy.has_channel_consent(patient, channel),
+    )
     try:
         with transaction.atomic():
             message.save()
@@ -276,21 +355,13 @@ def _queue(
         if existing is None:
             raise
         return existing  # a concurrent run queued the same message first
-    verb = {Status.SKIPPED: "message.skip", Status.FAILED: "message.fail"}.get(
-        message.status, "message.queue"
-    )
     audit_write(
         actor=actor,
         action="create",
-        verb=verb,
+        verb=_queue_verb(message),
         obj=message,
         patient=patient,
-        detail={
-            "channel": channel,
-            "purpose": purpose,
-            "status": message.status,
-            "reason": message.skip_reason or message.last_error,
-        },
+        detail=_queue_detail(message),
     )
     _emit(message)
     _enqueue_on_commit(message, now)
@@ -459,6 +530,167 @@ def message_notify_safely(**kwargs: Any) -> list[Message]:
         return []
 
 
+# --- bulk queueing (periodic reminders and confirmations) -------------------------------------
+
+
+@dataclasses.dataclass
+class _Notice:
+    """One ``message_notify`` of a bulk run: the patient is told on every channel she wants."""
+
+    patient: Patient
+    purpose: str
+    context: Mapping[str, Any]
+    enrolment: Enrolment | None
+    dedupe_key: str
+    prefs: ContactPreferences
+    activity: Activity | None = None
+
+
+def _groups_of(patient_ids: Iterator[int] | set[int] | list[int]) -> dict[int, list[str]]:
+    """Each patient's enrolment groups (live events), for many patients in one query."""
+    out: dict[int, list[str]] = {}
+    for patient_id, pk in Enrolment.objects.filter(patient_id__in=set(patient_ids)).values_list(
+        "patient_id", "pk"
+    ):
+        out.setdefault(patient_id, []).append(enrolment_group(pk))
+    return out
+
+
+def _audit_row(message: Message, verb: str, action: str, detail: dict[str, Any]) -> AuditEvent:
+    """The audit event ``audit_write`` would append for a system (actor-less) message write."""
+    return AuditEvent(
+        actor=None,
+        action=action,
+        verb=verb,
+        object_type=Message._meta.label_lower,
+        object_id=str(message.pk),
+        patient_id=message.patient_id,
+        ip_address=None,
+        detail=detail or {},
+    )
+
+
+def _emit_per_patient(messages: Sequence[Message], groups_of: Mapping[int, list[str]]) -> None:
+    """One live event per patient (her first message) instead of one per message."""
+    first: dict[int | None, Message] = {}
+    for message in messages:
+        first.setdefault(message.patient_id, message)
+    for patient_id, message in first.items():
+        send_event_on_commit(
+            "message.status",
+            groups=groups_of.get(patient_id, []) if patient_id is not None else [],
+            enrolment=message.enrolment_id,
+            message=message.pk,
+        )
+
+
+def _notify_one_by_one(notices: Sequence[_Notice], now: dt.datetime) -> int:
+    created = 0
+    for notice in notices:
+        before = Message.objects.filter(dedupe_key__startswith=f"{notice.dedupe_key}:").count()
+        messages = message_notify_safely(
+            patient=notice.patient,
+            purpose=notice.purpose,
+            context=notice.context,
+            enrolment=notice.enrolment,
+            activity=notice.activity,
+            dedupe_key=notice.dedupe_key,
+            now=now,
+        )
+        created += max(len(messages) - before, 0)
+    return created
+
+
+def _notify_bulk(notices: Sequence[_Notice], now: dt.datetime, templates: TemplateCache) -> int:
+    """``message_notify`` for a chunk of system notices in a handful of queries; rows created.
+
+    The same rules as one by one: one row per wanted channel, consent applied per channel (skips
+    recorded with their reason), quiet-hours deferral, address and template problems kept as
+    failed rows, dedupe keys ``<key>:<channel>`` (an existing one is not queued again), one audit
+    row per message. One live event per patient. Delivery is queued after commit as one
+    ``deliver_due`` task per ``DELIVER_BATCH`` messages due now (not one task per message).
+    """
+    if not notices:
+        return 0
+    patient_ids = {notice.patient.pk for notice in notices}
+    templates.preload(
+        {n.enrolment.program for n in notices if n.enrolment is not None},
+        {n.purpose for n in notices},
+    )
+    consented = policy.consented_channels_of(patient_ids)
+    choices = policy.channel_choices_of(patient_ids, {notice.purpose for notice in notices})
+    planned = [
+        (notice, channel, f"{notice.dedupe_key}:{channel}")
+        for notice in notices
+        for channel in policy.wanted_from_choices(
+            notice.purpose, choices.get((notice.patient.pk, notice.purpose), ())
+        )
+    ]
+    existing = set(
+        Message.objects.filter(dedupe_key__in=[key for _n, _c, key in planned]).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    messages: list[Message] = []
+    for notice, channel, key in planned:
+        if key in existing:
+            continue
+        existing.add(key)
+        try:
+            messages.append(
+                _build(
+                    actor=None,
+                    patient=notice.patient,
+                    purpose=notice.purpose,
+                    channel=channel,
+                    context=notice.context,
+                    enrolment=notice.enrolment,
+                    activity=notice.activity,
+                    case=None,
+                    text="",
+                    dedupe_key=key,
+                    due_at=None,
+                    now=now,
+                    strict=False,
+                    prefs=notice.prefs,
+                    consented=channel in consented[notice.patient.pk],
+                    templates=templates,
+                )
+            )
+        except Exception:  # one patient's problem must not stop everyone's messages
+            logger.exception("%s for patient %s not queued", notice.purpose, notice.patient.pk)
+    if not messages:
+        return 0
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(messages)
+            if any(message.pk is None for message in messages):  # no RETURNING on this database
+                pk_of = dict(
+                    Message.objects.filter(
+                        dedupe_key__in=[message.dedupe_key for message in messages]
+                    ).values_list("dedupe_key", "pk")
+                )
+                for message in messages:
+                    message.pk = pk_of[message.dedupe_key]
+            AuditEvent.objects.bulk_create(
+                _audit_row(message, _queue_verb(message), "create", _queue_detail(message))
+                for message in messages
+            )
+    except IntegrityError:  # a concurrent run queued some of them first: go one by one
+        logger.warning("bulk queueing collided with another run; queueing one by one")
+        return _notify_one_by_one(notices, now)
+    _emit_per_patient(messages, _groups_of(patient_ids))
+    due = sum(
+        1
+        for m in messages
+        if m.status == Status.QUEUED and (m.next_attempt_at is None or m.next_attempt_at <= now)
+    )
+    if due:
+        tasks = -(-due // DELIVER_BATCH)
+        transaction.on_commit(lambda: _enqueue_due(tasks))
+    return len(messages)
+
+
 def _local(patient: Patient, moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(policy._zone(policy.preferences_of(patient)))
 
@@ -577,36 +809,44 @@ def _send(message: Message) -> tuple[str, str, bool]:
         return "", f"{type(exc).__name__}: {exc}", True
 
 
+def _apply_attempt(
+    message: Message, *, ref: str, error: str, transient: bool, now: dt.datetime
+) -> tuple[str, list[str], dict[str, Any]]:
+    """Count one attempt on ``message`` (in memory): ``(verb, changed fields, audit detail)``."""
+    message.attempts += 1
+    fields = ["attempts", "status", "next_attempt_at"]
+    if not error:
+        message.status = Status.SENT
+        message.sent_at = now
+        message.provider_ref = ref[:100]
+        message.next_attempt_at = None
+        message.failed_at = None
+        fields += ["sent_at", "provider_ref", "failed_at"]
+        return "message.sent", fields, {"attempts": message.attempts}
+    message.last_error = error[:ERROR_MAX]
+    fields.append("last_error")
+    give_up = not transient or message.attempts >= settings.PSP_MESSAGE_MAX_ATTEMPTS
+    if give_up:
+        message.status = Status.FAILED
+        message.failed_at = now
+        message.next_attempt_at = None
+        fields.append("failed_at")
+        verb = "message.fail"
+    else:
+        message.status = Status.RETRYING
+        message.next_attempt_at = now + backoff(message.attempts)
+        verb = "message.retry"
+    return verb, fields, {"attempts": message.attempts, "error": message.last_error}
+
+
 def _record_attempt(
     message_id: int, *, ref: str, error: str, transient: bool, now: dt.datetime
 ) -> Message:
     with transaction.atomic():
         message = Message.objects.select_for_update().get(pk=message_id)
-        message.attempts += 1
-        fields = ["attempts", "status", "next_attempt_at"]
-        if not error:
-            message.status = Status.SENT
-            message.sent_at = now
-            message.provider_ref = ref[:100]
-            message.next_attempt_at = None
-            message.failed_at = None
-            fields += ["sent_at", "provider_ref", "failed_at"]
-            verb, detail = "message.sent", {"attempts": message.attempts}
-        else:
-            message.last_error = error[:ERROR_MAX]
-            fields.append("last_error")
-            give_up = not transient or message.attempts >= settings.PSP_MESSAGE_MAX_ATTEMPTS
-            if give_up:
-                message.status = Status.FAILED
-                message.failed_at = now
-                message.next_attempt_at = None
-                fields.append("failed_at")
-                verb = "message.fail"
-            else:
-                message.status = Status.RETRYING
-                message.next_attempt_at = now + backoff(message.attempts)
-                verb = "message.retry"
-            detail = {"attempts": message.attempts, "error": message.last_error}
+        verb, fields, detail = _apply_attempt(
+            message, ref=ref, error=error, transient=transient, now=now
+        )
         _save_outcome(message, verb, fields, detail)
         return message
 
@@ -670,26 +910,155 @@ def message_retry_now(*, actor: User, message: Message, now: dt.datetime | None 
     return message
 
 
-def deliver_due_messages(*, now: dt.datetime | None = None, limit: int = DELIVER_BATCH) -> int:
-    """Deliver (or retry) up to ``limit`` pending messages whose time has come; how many."""
-    now = now or timezone.now()
-    due = (
-        Message.objects.filter(status__in=Message.PENDING)
-        .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True))
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+CLAIM_FIELDS = ["status", "skip_reason", "next_attempt_at"]
+ATTEMPT_FIELDS = [
+    "attempts",
+    "status",
+    "next_attempt_at",
+    "sent_at",
+    "provider_ref",
+    "failed_at",
+    "last_error",
+]
+
+
+def _bulk_write(messages: Sequence[Message], fields: Sequence[str]) -> None:
+    """Save ``fields`` of many messages in one UPDATE.
+
+    On PostgreSQL an ``UPDATE … FROM unnest(arrays)``: Django's ``bulk_update`` builds a
+    ``CASE WHEN`` per field and row, which costs more Python time than the database spends.
+    """
+    if not messages:
+        return
+    if connection.vendor != "postgresql":
+        Message.objects.bulk_update(messages, list(fields))
+        return
+    qn = connection.ops.quote_name
+    meta = Message._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    source = ", ".join(
+        f"unnest(%s::{field.db_type(connection)}[]) AS {qn(field.column)}" for field in columns
     )
-    done = 0
-    for message_id in list(due):
+    assign = ", ".join(f"{qn(field.column)} = v.{qn(field.column)}" for field in columns[1:])
+    params = [
+        [
+            field.get_db_prep_save(getattr(message, field.attname), connection)
+            for message in messages
+        ]
+        for field in columns
+    ]
+    sql = (
+        f"UPDATE {qn(meta.db_table)} SET {assign} FROM (SELECT {source}) AS v "
+        f"WHERE {qn(meta.db_table)}.{qn(meta.pk.column)} = v.{qn(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _claim_batch(now: dt.datetime, limit: int) -> tuple[list[Message], int]:
+    """Lock up to ``limit`` due messages (skipping rows other workers hold), re-check consent and
+    quiet hours for all of them, and lease the rest for sending: ``(to send, rows taken)``.
+
+    Skips and deferrals are written here with their audit rows, in the claiming transaction.
+    """
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update(skip_locked=skip_locked)
+            .filter(status__in=Message.PENDING)
+            .filter(Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True))
+            .order_by("next_attempt_at", "pk")[:limit]
+        )
+        if not rows:
+            return [], 0
+        patient_ids = {m.patient_id for m in rows if m.patient_id is not None}
+        consented = policy.consented_channels_of(patient_ids)
+        prefs_of = {
+            prefs.patient_id: prefs
+            for prefs in ContactPreferences.objects.filter(patient_id__in=patient_ids)
+        }
+        to_send: list[Message] = []
+        changed: list[Message] = []
+        audits: list[AuditEvent] = []
+        for message in rows:
+            if message.patient_id is not None:
+                if message.channel not in consented[message.patient_id]:
+                    message.status = Status.SKIPPED
+                    message.skip_reason = SKIP_WITHDRAWN
+                    message.next_attempt_at = None
+                    changed.append(message)
+                    audits.append(
+                        _audit_row(message, "message.skip", "update", {"reason": SKIP_WITHDRAWN})
+                    )
+                    continue
+                if message.channel != Channel.IN_APP:
+                    prefs = prefs_of.get(message.patient_id) or ContactPreferences()
+                    quiet = policy.quiet_until(prefs, now)
+                    if quiet is not None:
+                        message.status = Status.DEFERRED
+                        message.next_attempt_at = quiet
+                        changed.append(message)
+                        audits.append(
+                            _audit_row(
+                                message, "message.defer", "update", {"until": quiet.isoformat()}
+                            )
+                        )
+                        continue
+            message.next_attempt_at = now + SEND_LEASE
+            to_send.append(message)
+        _bulk_write(rows, CLAIM_FIELDS)
+        if audits:
+            AuditEvent.objects.bulk_create(audits)
+        if changed:
+            _emit_per_patient(changed, _groups_of({m.patient_id for m in changed}))
+    return to_send, len(rows)
+
+
+def _record_batch(results: list[tuple[Message, str, str, bool]], now: dt.datetime) -> None:
+    """Write the outcome of each attempt of a batch in one transaction (rows re-read locked)."""
+    with transaction.atomic():
+        current = Message.objects.select_for_update().in_bulk([m.pk for m, *_ in results])
+        done: list[Message] = []
+        audits: list[AuditEvent] = []
+        for sent, ref, error, transient in results:
+            message = current.get(sent.pk)
+            if message is None:  # deleted with its patient while we were sending
+                logger.warning("message %s was deleted during delivery", sent.pk)
+                continue
+            verb, _fields, detail = _apply_attempt(
+                message, ref=ref, error=error, transient=transient, now=now
+            )
+            done.append(message)
+            audits.append(_audit_row(message, verb, "update", detail))
+        if not done:
+            return
+        _bulk_write(done, ATTEMPT_FIELDS)
+        AuditEvent.objects.bulk_create(audits)
+        _emit_per_patient(done, _groups_of({m.patient_id for m in done if m.patient_id}))
+
+
+def deliver_due_messages(*, now: dt.datetime | None = None, limit: int = DELIVER_BATCH) -> int:
+    """Deliver (or retry) up to ``limit`` pending messages whose time has come; how many.
+
+    In batch: one locking ``SELECT … FOR UPDATE SKIP LOCKED`` claims and leases the rows (consent
+    and quiet hours re-checked for all of them), the backends are called outside any transaction,
+    and the outcomes are written in one transaction. A message whose outcome could not be
+    written keeps its lease and is taken again when the lease runs out: never lost.
+    """
+    now = now or timezone.now()
+    to_send, taken = _claim_batch(now, limit)
+    if to_send:
+        results = [(message, *_send(message)) for message in to_send]
         try:
-            message_deliver(message_id, now=now)
-        except Message.DoesNotExist:
-            continue
-        except Exception:  # one bad row must not stop the batch; it stays pending
-            logger.exception("message %s could not be delivered", message_id)
-            continue
-        done += 1
-    return done
+            _record_batch(results, now)
+        except Exception:  # record what can be recorded one by one: these were sent already
+            logger.exception("outcomes of a delivery batch not written together; one by one")
+            for message, ref, error, transient in results:
+                try:
+                    _record_attempt(message.pk, ref=ref, error=error, transient=transient, now=now)
+                except Exception:  # it keeps its lease and is tried again when it runs out
+                    logger.exception("outcome of message %s not recorded", message.pk)
+    return taken
 
 
 # --- dose reminders ---------------------------------------------------------------------------
@@ -783,29 +1152,32 @@ def dose_reminders_queue(*, now: dt.datetime | None = None) -> int:
         # An infusion is given by the nurse at the patient's home: her visit is confirmed the
         # day before (``activity_confirmations_queue``), there is no dose to remind her of.
         .exclude(product__form=Product.Form.INFUSION)
-        .select_related("patient", "program", "product")
+        .select_related("patient__user", "program", "product")
         .order_by("pk")
     )
     created = 0
+    templates = TemplateCache()
     for chunk in _chunks(enrolments, DELIVER_BATCH):
-        for enrolment, day, prefs in _dose_candidates(chunk, now):
-            try:
-                messages = message_notify(
-                    patient=enrolment.patient,
-                    purpose=Purpose.DOSE_REMINDER,
-                    context={
-                        "product": enrolment.product.name if enrolment.product_id else "",
-                        "dose": enrolment.dose,
-                        "time": f"{prefs.reminder_time:%H:%M}",
-                    },
-                    enrolment=enrolment,
-                    dedupe_key=f"dose:{enrolment.pk}:{day}",
-                    now=now,
-                )
-            except Exception:  # one patient's problem must not stop everyone's reminders
-                logger.exception("dose reminder for enrolment %s not queued", enrolment.pk)
-                continue
-            created += len(messages)
+        notices = [
+            _Notice(
+                patient=enrolment.patient,
+                purpose=Purpose.DOSE_REMINDER,
+                context={
+                    "product": enrolment.product.name if enrolment.product_id else "",
+                    "dose": enrolment.dose,
+                    "time": f"{prefs.reminder_time:%H:%M}",
+                },
+                enrolment=enrolment,
+                dedupe_key=f"dose:{enrolment.pk}:{day}",
+                prefs=prefs,
+            )
+            for enrolment, day, prefs in _dose_candidates(chunk, now)
+        ]
+        try:
+            created += _notify_bulk(notices, now, templates)
+        except Exception:  # one chunk's problem must not stop everyone's reminders
+            logger.exception("dose reminders of a chunk failed in bulk; queueing one by one")
+            created += _notify_one_by_one(notices, now)
     return created
 
 
@@ -837,14 +1209,40 @@ def activity_confirmations_queue(*, now: dt.datetime | None = None) -> int:
                 purpose=Purpose.ACTIVITY_CONFIRMATION, activity__isnull=False
             ).values("activity_id")
         )
-        .select_related("module", "enrolment__patient", "enrolment__program")
+        .select_related("module", "enrolment__patient__user", "enrolment__program")
         .order_by("scheduled_start", "pk")
     )
     created = 0
-    for activity in activities.iterator(chunk_size=DELIVER_BATCH):
-        created += len(
-            notify_activity_change(
-                activity=activity, purpose=Purpose.ACTIVITY_CONFIRMATION, now=now
+    templates = TemplateCache()
+    purpose = Purpose.ACTIVITY_CONFIRMATION
+    for chunk in _chunks(list(activities), DELIVER_BATCH):
+        prefs_of = policy.preferences_of_many({a.enrolment.patient for a in chunk})
+        notices = []
+        for activity in chunk:
+            patient = activity.enrolment.patient
+            prefs = prefs_of[patient.pk]
+            zone = policy._zone(prefs)
+            start = activity.scheduled_start.astimezone(zone)
+            end = activity.scheduled_end.astimezone(zone)
+            notices.append(
+                _Notice(
+                    patient=patient,
+                    purpose=purpose,
+                    context={
+                        "activity": activity.module.name,
+                        "date": f"{start:%d/%m/%Y}",
+                        "time": f"{start:%H:%M}",
+                        "window": f"{start:%H:%M}–{end:%H:%M}",
+                    },
+                    enrolment=activity.enrolment,
+                    activity=activity,
+                    dedupe_key=f"{purpose}:{activity.pk}",
+                    prefs=prefs,
+                )
             )
-        )
+        try:
+            created += _notify_bulk(notices, now, templates)
+        except Exception:  # one chunk's problem must not stop everyone's confirmations
+            logger.exception("confirmations of a chunk failed in bulk; queueing one by one")
+            created += _notify_one_by_one(notices, now)
     return created
