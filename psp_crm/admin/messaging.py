@@ -1,5 +1,6 @@
 """Admin of messages and reminders: templates per program and language, every send with its
-delivery history (failed sends are retried from here), contact preferences, inbound SMS and the
+delivery history (failed sends are retried from here), contact preferences (read-only: they change
+through the patient portal and its services), inbound SMS and the
 contact centre's call scripts.
 """
 
@@ -115,7 +116,7 @@ class MessageAdmin(ScopedAdmin):
 
 
 @admin.register(ContactPreferences)
-class ContactPreferencesAdmin(ScopedAdmin):
+class ContactPreferencesAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     scope = "patient"
     audit_patient_path = "patient"
     list_display = ("patient", "language", "quiet_start", "quiet_end", "reminder_time")
@@ -124,7 +125,7 @@ class ContactPreferencesAdmin(ScopedAdmin):
 
 
 @admin.register(ChannelPreference)
-class ChannelPreferenceAdmin(ScopedAdmin):
+class ChannelPreferenceAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     scope = "patient"
     audit_patient_path = "patient"
     list_display = ("patient", "purpose", "channel", "enabled", "updated_at")
