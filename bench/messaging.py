@@ -316,7 +316,8 @@ def main() -> None:
 
     from psp_crm.models import AuditEvent, Message, User
     from psp_crm.selectors.call_list import outbound_calls_for
-    from psp_crm.services.messaging import deliver_due_messages, dose_reminders_queue
+    from psp_crm.services.messaging import deliver_due_messages
+    from psp_crm.services.reminders import dose_reminders_queue
 
     # One line per message sent otherwise.
     logging.getLogger("psp_crm.messaging.outbox").setLevel(logging.WARNING)

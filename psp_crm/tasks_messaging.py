@@ -44,7 +44,8 @@ def deliver_message(message_id: int) -> str:
 @task()
 def send_dose_reminders(now: str | None = None) -> int:
     """Every five minutes: queue today's dose reminders whose time has come, then deliver."""
-    from .services.messaging import deliver_due_messages, dose_reminders_queue
+    from .services.messaging import deliver_due_messages
+    from .services.reminders import dose_reminders_queue
 
     moment = _at(now)
     queued = dose_reminders_queue(now=moment)
@@ -57,7 +58,8 @@ def send_dose_reminders(now: str | None = None) -> int:
 @task()
 def send_activity_confirmations(now: str | None = None) -> int:
     """Every quarter of an hour: confirm to patients the visits and deliveries of the next day."""
-    from .services.messaging import activity_confirmations_queue, deliver_due_messages
+    from .services.messaging import deliver_due_messages
+    from .services.reminders import activity_confirmations_queue
 
     moment = _at(now)
     queued = activity_confirmations_queue(now=moment)

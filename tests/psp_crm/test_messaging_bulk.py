@@ -22,8 +22,9 @@ from psp_crm.models import (
     Message,
     Purpose,
 )
-from psp_crm.services import messaging
-from psp_crm.services.messaging import SKIP_WITHDRAWN, deliver_due_messages, dose_reminders_queue
+from psp_crm.services import reminders
+from psp_crm.services.messaging import SKIP_WITHDRAWN, deliver_due_messages
+from psp_crm.services.reminders import dose_reminders_queue
 from tests.factories import ConsentFactory, EnrolmentFactory, PatientFactory, record_events
 
 ROME = zoneinfo.ZoneInfo("Europe/Rome")
@@ -203,7 +204,7 @@ def test_one_live_event_per_patient(
 ):
     events = record_events(monkeypatch)
     enqueued: list[int] = []
-    monkeypatch.setattr(messaging, "_enqueue_due", enqueued.append)
+    monkeypatch.setattr(reminders, "_enqueue_due", enqueued.append)
     enrolments = [_daily(phone=f"+39 333 00000{n:02d}") for n in range(3)]
     with django_capture_on_commit_callbacks(execute=True):
         dose_reminders_queue(now=NOON)

@@ -23,7 +23,7 @@ from psp_crm.models import (
     Purpose,
 )
 from psp_crm.selectors.timeline import patient_timeline
-from psp_crm.services.messaging import (
+from psp_crm.services.reminders import (
     activity_confirmations_queue,
     dose_due_on,
     dose_interval_days,
