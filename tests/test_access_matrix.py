@@ -179,3 +179,27 @@ def test_doctor_list_shows_only_followed_patients(client, demo_user, world):
     html = client.get("/doctor/").content.decode()
     assert "Anna Conti" in html
     assert "Marco Ferri" not in html
+
+
+# A write endpoint: the patient asks on a call to stop phone calls. Who may record it for Anna.
+WITHDRAW_ON_CALL = {**objects(OPERATORS, {NURSE, COUNSELLOR}), NURSE: 302, COUNSELLOR: 302}
+
+
+@pytest.mark.parametrize("email", ACCOUNTS, ids=[a.split("@")[0] for a in ACCOUNTS])
+def test_consent_withdrawal_on_a_call_matrix(client, demo_user, world, email):
+    from psp_crm.models import Consent
+
+    def in_force() -> bool:
+        return Consent.objects.filter(
+            patient_id=world["anna_patient"],
+            kind=Consent.Kind.CHANNEL_PHONE,
+            withdrawn_at__isnull=True,
+        ).exists()
+
+    assert in_force()
+    client.force_login(demo_user(email))
+    response = client.post(
+        f"/operator/patients/{world['anna_code']}/consents/withdraw/", {"channel": "phone"}
+    )
+    assert response.status_code == WITHDRAW_ON_CALL[email], email
+    assert in_force() is (WITHDRAW_ON_CALL[email] != 302)

@@ -24,6 +24,11 @@ urlpatterns = [
         name="activity_adverse_event",
     ),
     path("patients/<str:code>/timeline/", views.TimelineView.as_view(), name="timeline"),
+    path(
+        "patients/<str:code>/consents/withdraw/",
+        views.ConsentWithdrawView.as_view(),
+        name="consent_withdraw",
+    ),
     path("activities/<int:activity_id>/cancel/", views.CancelView.as_view(), name="cancel"),
     path("activities/<int:activity_id>/no-show/", views.NoShowView.as_view(), name="no_show"),
 ]

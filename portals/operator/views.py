@@ -31,6 +31,7 @@ from psp_crm.selectors.call_list import (
     recent_interactions,
     script_for,
 )
+from psp_crm.selectors.contact_preferences import CONSENT_CHANNELS, channel_consents_on_call
 from psp_crm.selectors.timeline import (
     case_for,
     clinical_patient,
@@ -43,6 +44,7 @@ from psp_crm.selectors.timeline import (
 )
 from psp_crm.services import activities as services
 from psp_crm.services.audit import audit_patient_read
+from psp_crm.services.contact_preferences import channel_consent_withdraw_on_call
 from psp_crm.services.interactions import (
     case_assign,
     case_open,
@@ -411,6 +413,7 @@ class TimelineView(OperatorView):
             case_statuses=Case.Status.choices,
             script=script,
             script_reason=reason if script is not None else "",
+            channel_consents=channel_consents_on_call(actor=actor, patient=patient),
             page_title=patient.full_name,
             **kwargs,
         )
@@ -500,6 +503,38 @@ class TimelineView(OperatorView):
             patient=patient, programs=programs, **{k: v for k, v in forms.items() if v is form}
         )
         return self.render_to_response(context, status=400)
+
+
+class ConsentWithdrawView(OperatorView):
+    """POST: the patient asked on the call to stop being contacted on a channel (from her timeline).
+
+    The same 404 as the timeline for a patient the operator may not open.
+    """
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        patient = clinical_patient(
+            actor=request.user, role="operator", patient_code=self.kwargs["code"]
+        )
+        channel = request.POST.get("channel", "")
+        try:
+            withdrawn = channel_consent_withdraw_on_call(
+                actor=request.user, patient=patient, channel=channel
+            )
+        except DomainError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("operator:timeline", code=patient.code)
+        label = dict(CONSENT_CHANNELS)[channel]
+        if withdrawn:
+            messages.success(
+                request,
+                _t("Consent to %(channel)s withdrawn: nothing more goes out on it.")
+                % {"channel": label},
+            )
+        else:
+            messages.info(request, _t("She had no consent to %(channel)s.") % {"channel": label})
+        return redirect("operator:timeline", code=patient.code)
 
 
 class CaseStatusView(OperatorView):

@@ -223,14 +223,29 @@ class ConsentAdmin(ScopedAdmin):
 
     scope = "patient"
     audit_patient_path = "patient"
-    list_display = ("patient", "kind", "document_version", "given_at", "withdrawn_at")
-    list_filter = ("kind", ("withdrawn_at", admin.EmptyFieldListFilter))
+    list_display = (
+        "patient",
+        "kind",
+        "document_version",
+        "given_at",
+        "withdrawn_at",
+        "withdrawn_via",
+    )
+    list_filter = ("kind", ("withdrawn_at", admin.EmptyFieldListFilter), "withdrawn_via")
     list_select_related = ("patient",)
     search_fields = ("=patient__code", "patient__last_name")
     autocomplete_fields = ("patient", "enrolment")
     actions = ("withdraw",)
     add_fields = ("patient", "enrolment", "kind", "document_version")
-    view_fields = (*add_fields, "given_at", "withdrawn_at", "recorded_by")
+    view_fields = (
+        *add_fields,
+        "given_at",
+        "given_via",
+        "recorded_by",
+        "withdrawn_at",
+        "withdrawn_via",
+        "withdrawn_by",
+    )
 
     def get_fields(self, request, obj=None):
         return self.add_fields if obj is None else self.view_fields

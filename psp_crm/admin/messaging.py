@@ -138,8 +138,8 @@ class ChannelPreferenceAdmin(ReadOnlyAdminMixin, ScopedAdmin):
 class InboundSmsAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     scope = "patient"
     audit_patient_path = "patient"
-    list_display = ("received_at", "from_number", "patient", "status")
-    list_filter = ("status",)
+    list_display = ("received_at", "from_number", "patient", "status", "opt_out")
+    list_filter = ("status", "opt_out")
     search_fields = ("=from_number", "=patient__code", "=provider_ref")
 
 

@@ -124,6 +124,14 @@ class Consent(models.Model):
         CHANNEL_PUSH = "channel_push", _("Push notifications on the app")
         RESEARCH = "research", _("Data sharing for research")
 
+    class Via(models.TextChoices):
+        """Where a consent was given or withdrawn (the timeline's channel of that change)."""
+
+        PORTAL = "portal", _("Patient portal")
+        STAFF = "staff", _("Provider staff")
+        CONTACT_CENTRE = "contact_centre", _("Contact centre call")
+        SMS = "sms", _("SMS reply")
+
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents")
     enrolment = models.ForeignKey(
         Enrolment, on_delete=models.CASCADE, null=True, blank=True, related_name="consents"
@@ -134,6 +142,13 @@ class Consent(models.Model):
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     recorded_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    given_via = models.CharField(_("given via"), max_length=20, choices=Via.choices, blank=True)
+    withdrawn_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    withdrawn_via = models.CharField(
+        _("withdrawn via"), max_length=20, choices=Via.choices, blank=True
     )
 
     class Meta:

@@ -242,6 +242,8 @@ class InboundSms(models.Model):
         Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    # The text was a stop word: SMS consent was withdrawn for every patient with this number.
+    opt_out = models.BooleanField(_("STOP (SMS consent withdrawn)"), default=False)
 
     class Meta:
         ordering = ["-received_at"]

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from ..errors import NotFound
 from ..messaging import policy
 from ..models import Channel, ChannelPreference, Consent, ContactPreferences, Patient, Purpose, User
-from ..services.contact_preferences import _may_manage
+from ..services.contact_preferences import _may_manage, _takes_calls_for
 
 # The channels a consent is asked for, in the order the page shows them.
 CONSENT_CHANNELS: tuple[tuple[str, object], ...] = (
@@ -60,10 +60,8 @@ class ContactChoices:
     consented: frozenset[str]
 
 
-def contact_choices(*, actor: User, patient: Patient) -> ContactChoices:
-    """The patient's contact choices, for whoever may manage them; anyone else gets the 404."""
-    if not _may_manage(actor, patient):
-        raise NotFound(_("No such patient."))
+def _channel_consents(patient: Patient) -> tuple[list[ChannelConsent], dict[str, Consent]]:
+    """Each consent channel's state (in force, last withdrawn), and the consents in force."""
     kinds = {kind: channel for channel, kind in policy.CONSENT_FOR_CHANNEL.items()}
     current: dict[str, Consent] = {}
     withdrawn: dict[str, Consent] = {}
@@ -79,6 +77,24 @@ def contact_choices(*, actor: User, patient: Patient) -> ContactChoices:
         ChannelConsent(channel, label, current.get(channel), withdrawn.get(channel))
         for channel, label in CONSENT_CHANNELS
     ]
+    return consents, current
+
+
+def channel_consents_on_call(*, actor: User, patient: Patient) -> list[ChannelConsent]:
+    """The channel consents the counsellor (or nurse) on the patient's record reads to her.
+
+    For whoever may open the patient's timeline in the operator portal; anyone else gets the 404.
+    """
+    if not _takes_calls_for(actor, patient):
+        raise NotFound(_("No such patient."))
+    return _channel_consents(patient)[0]
+
+
+def contact_choices(*, actor: User, patient: Patient) -> ContactChoices:
+    """The patient's contact choices, for whoever may manage them; anyone else gets the 404."""
+    if not _may_manage(actor, patient):
+        raise NotFound(_("No such patient."))
+    consents, current = _channel_consents(patient)
     consented = frozenset({*current, Channel.IN_APP})
     # The defaults of the policy, overridden by the patient's own rows (one query for all).
     chosen = {

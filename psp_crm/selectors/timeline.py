@@ -2,7 +2,8 @@
 
 The timeline merges, newest first, the patient's interactions and cases (with their SLA clock and
 any suspected adverse event), messages and reminders with their delivery status, diary entries,
-activities done or missed, reports and device events. Each source is read through the access
+activities done or missed, reports, device events and consents given or withdrawn (on which
+channel: the portal, a call, an SMS reply). Each source is read through the access
 policy and limited to the requested page's window (``page × per_page`` rows at most), so a page
 costs a fixed handful of queries whatever the history's length.
 """
@@ -24,6 +25,7 @@ from ..errors import NotFound
 from ..models import (
     Activity,
     Case,
+    Consent,
     DeviceEvent,
     Enrolment,
     Interaction,
@@ -55,7 +57,7 @@ class TimelineItem:
     """One touchpoint of the timeline."""
 
     when: dt.datetime
-    kind: str  # interaction, case, message, diary, activity, report, device
+    kind: str  # interaction, case, message, diary, activity, report, device, consent
     channel: str
     direction: str  # "in", "out" or "" when it does not apply
     who: str
@@ -140,6 +142,7 @@ def patient_timeline(
     items: list[TimelineItem] = []
     items += _interactions(patient, own, wanted, window)
     items += _messages(patient, own, wanted, window)
+    items += _consents(patient, own, wanted, window)
     if wanted is None:
         items += _cases(patient, own, window)
     items += _diary(actor, role, enrolment_ids, wanted, window)
@@ -312,6 +315,56 @@ def _messages(
                 tone=MESSAGE_TONE.get(row.status, ""),
             )
         )
+    return result
+
+
+# Where a consent changed → the timeline channel (staff changes in the admin have none).
+CONSENT_CHANNEL = {
+    Consent.Via.PORTAL: "web",
+    Consent.Via.CONTACT_CENTRE: "phone",
+    Consent.Via.SMS: "sms",
+}
+# Changes the patient made herself (or asked for) come in; staff records have no direction.
+CONSENT_INBOUND = frozenset({Consent.Via.PORTAL, Consent.Via.CONTACT_CENTRE, Consent.Via.SMS})
+
+
+def _consent_item(row: Consent, withdrawn: bool) -> TimelineItem:
+    via = row.withdrawn_via if withdrawn else row.given_via
+    who = _name(row.withdrawn_by if withdrawn else row.recorded_by)
+    if not who and via == Consent.Via.SMS:
+        who = str(_("the patient, by SMS"))
+    action = _("Consent withdrawn") if withdrawn else _("Consent given")
+    subject = f"{action}: {row.get_kind_display()}"
+    if not withdrawn:
+        subject = f"{subject} (v{row.document_version})"
+    return TimelineItem(
+        when=row.withdrawn_at if withdrawn else row.given_at,  # type: ignore[arg-type]
+        kind="consent",
+        channel=CONSENT_CHANNEL.get(via, ""),
+        direction="in" if via in CONSENT_INBOUND else "",
+        who=who,
+        subject=subject,
+        outcome=str(Consent.Via(via).label) if via else "",
+        program=row.enrolment.program.code if row.enrolment else "",
+    )
+
+
+def _consents(
+    patient: Patient, own: Q, wanted: frozenset[str] | None, window: int
+) -> list[TimelineItem]:
+    """Consents given and withdrawn: the newest ``window`` rows by their latest change."""
+    rows = (
+        Consent.objects.filter(own, patient=patient)
+        .annotate(changed_at=Coalesce("withdrawn_at", "given_at"))  # never withdrawn before given
+        .select_related("recorded_by", "withdrawn_by", "enrolment__program")
+        .order_by("-changed_at", "-pk")
+    )
+    result = []
+    for row in rows[:window]:
+        changes = [_consent_item(row, withdrawn=False)]
+        if row.withdrawn_at is not None:
+            changes.append(_consent_item(row, withdrawn=True))
+        result += [item for item in changes if wanted is None or item.channel in wanted]
     return result
 
 

@@ -42,6 +42,7 @@ def consent_record(
         kind=kind,
         document_version=document_version,
         recorded_by=actor,
+        given_via=Consent.Via.STAFF,
     )
     audit_write(actor=actor, action="create", verb="consent.record", obj=consent, patient=patient)
     if (
@@ -64,7 +65,9 @@ def consent_withdraw(*, actor: User, consent: Consent) -> Consent:
     if consent.withdrawn_at is not None:
         raise DomainError("This consent was already withdrawn.")
     consent.withdrawn_at = timezone.now()
-    consent.save(update_fields=["withdrawn_at"])
+    consent.withdrawn_by = actor
+    consent.withdrawn_via = Consent.Via.PORTAL if is_the_patient else Consent.Via.STAFF
+    consent.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_via"])
     audit_write(
         actor=actor, action="update", verb="consent.withdraw", obj=consent, patient=consent.patient
     )

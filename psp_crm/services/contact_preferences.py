@@ -67,6 +67,11 @@ def consent_kind_for(channel: str) -> str:
     return kind
 
 
+def _via_for(actor: User, patient: Patient) -> str:
+    """Where a change made by ``actor`` comes from: her portal, or provider staff."""
+    return Consent.Via.PORTAL if access.can_act_for_patient(actor, patient) else Consent.Via.STAFF
+
+
 @transaction.atomic
 def channel_consent_set(
     *,
@@ -83,53 +88,74 @@ def channel_consent_set(
     """
     _require_manager(actor, patient)
     kind = consent_kind_for(channel)
-    active = Consent.objects.select_for_update().filter(
-        patient=patient, kind=kind, withdrawn_at__isnull=True
+    via = _via_for(actor, patient)
+    if not given:
+        _withdraw(actor=actor, patient=patient, kind=kind, channel=channel, via=via)
+        return None
+    version = (document_version or "").strip()
+    if not version:
+        raise DomainError({"document_version": "Give the version of the consent document."})
+    if len(version) > DOCUMENT_VERSION_MAX:
+        limit = f"Keep the document version under {DOCUMENT_VERSION_MAX} characters."
+        raise DomainError({"document_version": limit})
+    current = (
+        Consent.objects.select_for_update()
+        .filter(patient=patient, kind=kind, withdrawn_at__isnull=True)
+        .order_by("-given_at", "-pk")
+        .first()
     )
-    if given:
-        version = (document_version or "").strip()
-        if not version:
-            raise DomainError({"document_version": "Give the version of the consent document."})
-        if len(version) > DOCUMENT_VERSION_MAX:
-            raise DomainError(
-                {
-                    "document_version": (
-                        f"Keep the document version under {DOCUMENT_VERSION_MAX} characters."
-                    )
-                }
-            )
-        current = active.order_by("-given_at", "-pk").first()
-        if current is not None:
-            return current  # already given: nothing to record
-        consent = Consent.objects.create(
-            patient=patient, kind=kind, document_version=version, recorded_by=actor
+    if current is not None:
+        return current  # already given: nothing to record
+    consent = Consent.objects.create(
+        patient=patient, kind=kind, document_version=version, recorded_by=actor, given_via=via
+    )
+    audit_write(
+        actor=actor,
+        action="create",
+        verb="consent.record",
+        obj=consent,
+        patient=patient,
+        detail={"channel": channel, "via": via},
+    )
+    send_event_on_commit(
+        "consent.given", groups=_groups(patient), patient=patient.pk, consent=consent.pk
+    )
+    return consent
+
+
+def _withdraw(
+    *,
+    actor: User | None,
+    patient: Patient,
+    kind: str,
+    channel: str,
+    via: str,
+    detail: dict | None = None,
+) -> list[Consent]:
+    """Stamp every consent of ``kind`` in force as withdrawn now (by whom, via what); audited.
+
+    Returns the consents withdrawn (none when nothing was in force: withdrawing twice is a no-op).
+    """
+    withdrawn = list(
+        Consent.objects.select_for_update().filter(
+            patient=patient, kind=kind, withdrawn_at__isnull=True
         )
-        audit_write(
-            actor=actor,
-            action="create",
-            verb="consent.record",
-            obj=consent,
-            patient=patient,
-            detail={"channel": channel, "via": "contact_preferences"},
-        )
-        send_event_on_commit(
-            "consent.given", groups=_groups(patient), patient=patient.pk, consent=consent.pk
-        )
-        return consent
-    withdrawn = list(active)
+    )
     if not withdrawn:
-        return None  # nothing in force: withdrawing again changes nothing
+        return []
     now = timezone.now()
-    Consent.objects.filter(pk__in=[c.pk for c in withdrawn]).update(withdrawn_at=now)
+    Consent.objects.filter(pk__in=[c.pk for c in withdrawn]).update(
+        withdrawn_at=now, withdrawn_by=actor, withdrawn_via=via
+    )
     for consent in withdrawn:
-        consent.withdrawn_at = now
+        consent.withdrawn_at, consent.withdrawn_by, consent.withdrawn_via = now, actor, via
         audit_write(
             actor=actor,
             action="update",
             verb="consent.withdraw",
             obj=consent,
             patient=patient,
-            detail={"channel": channel, "via": "contact_preferences"},
+            detail={"channel": channel, "via": via, **(detail or {})},
         )
     send_event_on_commit(
         "consent.withdrawn",
@@ -137,7 +163,46 @@ def channel_consent_set(
         patient=patient.pk,
         consent=withdrawn[0].pk,
     )
-    return None
+    return withdrawn
+
+
+def _takes_calls_for(actor: User, patient: Patient) -> bool:
+    """A clinical operator who may open the patient's timeline (a counsellor of her programs)."""
+    return (
+        access.has_role(actor, "operator")
+        and access.sees_clinical_data(actor, "operator")
+        and access.patients_for(actor, role="operator").filter(pk=patient.pk).exists()
+    )
+
+
+@transaction.atomic
+def channel_consent_withdraw_on_call(*, actor: User, patient: Patient, channel: str) -> int:
+    """The patient asked on a call not to be contacted on ``channel`` any more: withdraw it now.
+
+    For the counsellor (or nurse) talking to her, besides everyone who manages her choices.
+    Staff may only withdraw on her behalf: giving a consent needs the patient (or her caregiver)
+    in the portal, or provider staff with the signed document. Returns the consents withdrawn.
+    """
+    if not (_takes_calls_for(actor, patient) or _may_manage(actor, patient)):
+        raise AccessDenied("Only staff who may open the patient's record may record her request.")
+    kind = consent_kind_for(channel)
+    withdrawn = _withdraw(
+        actor=actor, patient=patient, kind=kind, channel=channel, via=Consent.Via.CONTACT_CENTRE
+    )
+    return len(withdrawn)
+
+
+def channel_consent_withdraw_by_sms(*, patient: Patient, inbound_sms_id: int) -> int:
+    """The patient replied STOP by SMS: her SMS consent is withdrawn at once (the system acts)."""
+    withdrawn = _withdraw(
+        actor=None,
+        patient=patient,
+        kind=Consent.Kind.CHANNEL_SMS,
+        channel=Channel.SMS,
+        via=Consent.Via.SMS,
+        detail={"inbound_sms": inbound_sms_id},
+    )
+    return len(withdrawn)
 
 
 @transaction.atomic

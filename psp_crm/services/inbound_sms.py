@@ -5,6 +5,10 @@ ignored). A matched SMS lands on the patient's timeline as an inbound interactio
 newest SMS the program sent her; an unknown (or ambiguous) sender is kept as ``UNMATCHED`` for
 staff in the admin and touches no patient. Each provider message id is accepted once: a repeat
 raises ``Replayed``.
+
+A text that is only a stop word (``STOP``, ``ANNULLA``…) withdraws the SMS consent at once of
+every patient with that number (the holder of the phone asked): no SMS goes to them any more until
+a consent is given again in the portal. The SMS itself is kept as usual.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from ..events import enrolment_group, send_event_on_commit
 from ..models import Channel, Enrolment, InboundSms, Interaction, Message, Patient
 from ..selectors.timeline import PHONE_SEPARATORS
 from .audit import audit_write
+from .contact_preferences import channel_consent_withdraw_by_sms
 from .interactions import FUTURE_TOLERANCE, SUMMARY_MAX
 
 PROVIDER_REF_MAX = 100
@@ -31,6 +36,17 @@ ITALY = "39"
 NOT_A_DIGIT = re.compile(r"\D")
 # Sends the patient may be replying to.
 SENT_STATUSES = (Message.Status.SENT, Message.Status.DELIVERED)
+# A whole text equal to one of these (any case, spacing or final punctuation) is an opt-out.
+STOP_WORDS = frozenset(
+    {"stop", "stop sms", "stopsms", "stop all", "unsubscribe", "annulla", "cancella", "basta"}
+)
+NOT_A_WORD = re.compile(r"[^\w ]+")
+
+
+def is_stop_word(body: str) -> bool:
+    """Whether the SMS text asks to stop the SMS (``Stop.``, `` STOP SMS``, ``annulla!``)."""
+    words = " ".join(NOT_A_WORD.sub(" ", body).split()).lower()
+    return words in STOP_WORDS
 
 
 class Replayed(DomainError):
@@ -139,6 +155,7 @@ def inbound_sms_receive(
         patient = None  # unknown or ambiguous: staff sort it out in the admin
     if patient is None:
         reply_to = None
+    opt_out = is_stop_word(body) and bool(candidates)
     try:
         with transaction.atomic():  # a concurrent delivery of the same id loses here
             sms = InboundSms.objects.create(
@@ -150,9 +167,13 @@ def inbound_sms_receive(
                 patient=patient,
                 in_reply_to=reply_to,
                 status=InboundSms.Status.MATCHED if patient else InboundSms.Status.UNMATCHED,
+                opt_out=opt_out,
             )
     except IntegrityError as error:
         raise Replayed({"id": "This message was received already."}) from error
+    if opt_out:
+        for holder in candidates:
+            channel_consent_withdraw_by_sms(patient=holder, inbound_sms_id=sms.pk)
     if patient is None:
         audit_write(
             actor=None,

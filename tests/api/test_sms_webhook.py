@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from psp_crm.models import AuditEvent, InboundSms, Interaction, Patient
+from psp_crm.models import AuditEvent, Consent, InboundSms, Interaction, Patient
 from psp_crm.webhooks import sign_sms_webhook
 
 URL = "/hooks/sms/inbound/"
@@ -53,7 +53,7 @@ def written() -> tuple[int, int, int]:
 def test_signed_reply_lands_on_annas_timeline(client, anna):
     response = post(client, payload(sent_at="2026-01-01T10:00:00+01:00"))
     assert response.status_code == 201
-    assert response.json() == {"status": "matched"}
+    assert response.json() == {"status": "matched", "opt_out": False}
     sms = InboundSms.objects.get(provider_ref="sms-0001")
     assert sms.patient == anna
     interaction = Interaction.objects.get(patient=anna, channel="sms", direction="in")
@@ -72,6 +72,24 @@ def test_timeline_shows_the_reply_to_the_care_team(client, anna, demo_user):
     counsellor.force_login(demo_user("counsellor.neri@curaplus.example"))
     html = counsellor.get(f"/operator/patients/{anna.code}/timeline/").content.decode()
     assert "Posso spostare la visita?" in html
+
+
+def test_stop_withdraws_annas_sms_consent_and_shows_on_her_timeline(client, anna, demo_user):
+    from django.test import Client
+
+    assert Consent.objects.filter(
+        patient=anna, kind=Consent.Kind.CHANNEL_SMS, withdrawn_at__isnull=True
+    ).exists()
+    response = post(client, payload(id="sms-stop", text="STOP"))
+    assert response.status_code == 201
+    assert response.json() == {"status": "matched", "opt_out": True}
+    assert not Consent.objects.filter(
+        patient=anna, kind=Consent.Kind.CHANNEL_SMS, withdrawn_at__isnull=True
+    ).exists()
+    nurse = Client()
+    nurse.force_login(demo_user("nurse.verdi@curaplus.example"))
+    html = nurse.get(f"/operator/patients/{anna.code}/timeline/").content.decode()
+    assert "Consent withdrawn: Contact by SMS" in html and "SMS reply" in html
 
 
 def test_unsigned_request_is_refused(client, anna):
@@ -151,7 +169,7 @@ def test_unknown_number_is_kept_unmatched(client, anna):
     before = Interaction.objects.count()
     response = post(client, payload(id="sms-0002", **{"from": "+39 333 123 4567"}))
     assert response.status_code == 201
-    assert response.json() == {"status": "unmatched"}
+    assert response.json() == {"status": "unmatched", "opt_out": False}
     sms = InboundSms.objects.get(provider_ref="sms-0002")
     assert sms.status == InboundSms.Status.UNMATCHED and sms.patient is None
     assert Interaction.objects.count() == before

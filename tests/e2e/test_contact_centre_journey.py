@@ -79,3 +79,32 @@ def test_counsellor_logs_an_inbound_call_and_a_case_that_nurse_and_doctor_see(si
     expect(rossi_timeline).to_contain_text("Delivery or pickup")
     expect(rossi_timeline).to_contain_text("6 min 45 s")
     expect(rossi_timeline).to_contain_text(SUBJECT)
+
+
+def test_anna_asks_on_the_call_to_stop_sms_and_sees_it_in_her_preferences(
+    sign_in, second_page, live_server
+):
+    """Neri records on the call that Anna wants no more SMS; the withdrawal is on the timeline
+    at once, and Anna finds it in her own contact preferences."""
+    neri = sign_in("counsellor.neri@curaplus.example")
+    anna = Patient.objects.get(user__email="anna.conti@example.com")
+    neri.goto(f"{live_server.url}/operator/patients/{anna.code}/timeline/")
+    consents = neri.get_by_test_id("channel-consents")
+    sms = consents.locator('li[data-channel="sms"]')
+    expect(sms).to_contain_text("consented")
+    sms.get_by_role("button", name="She asks to stop").click()
+    expect(neri.get_by_role("alert").or_(neri.locator(".alert")).first).to_contain_text(
+        "Consent to SMS withdrawn"
+    )
+    expect(
+        neri.get_by_test_id("channel-consents").locator('li[data-channel="sms"]')
+    ).to_contain_text("withdrawn")
+    first_row = neri.get_by_test_id("timeline").locator("tbody tr").first
+    expect(first_row).to_contain_text("Consent withdrawn: Contact by SMS")
+    expect(first_row).to_contain_text("Contact centre call")
+
+    patient = second_page("anna.conti@example.com")
+    patient.get_by_role("link", name="Contact preferences").click()
+    row = patient.get_by_test_id("channel-consents").locator('li[data-channel="sms"]')
+    expect(row.get_by_test_id("consent-state")).to_have_text("withdrawn")
+    expect(row).to_contain_text("Contact centre call")

@@ -554,3 +554,74 @@ def test_logistics_and_clients_cannot_send_messages(signed_in, anna, email):
     )
     assert response.status_code in (403, 404)
     assert not Message.objects.filter(patient=anna, body="hello").exists()
+
+
+# --- the patient asks on the call to stop a channel -------------------------------------------
+
+
+def _withdraw(client, anna, channel: str):
+    return client.post(f"/operator/patients/{anna.code}/consents/withdraw/", {"channel": channel})
+
+
+def test_counsellor_reads_the_channel_consents_on_the_timeline(signed_in, anna):
+    html = signed_in(NERI).get(_timeline(anna)).content.decode()
+    panel = html[html.index('data-testid="channel-consents"') :]
+    panel = panel[: panel.index("</section>")]
+    sms = panel[panel.index('data-channel="sms"') :]
+    assert "consented" in sms[: sms.index("</li>")]
+    assert "She asks to stop" in sms[: sms.index("</li>")]
+
+
+def test_patient_asks_to_stop_sms_on_the_call(signed_in, anna, settings, tmp_path):
+    settings.PSP_OUTBOX_DIR = str(tmp_path)
+    client = signed_in(NERI)
+    response = _withdraw(client, anna, "sms")
+    assert response.status_code == 302 and response.url == _timeline(anna)
+    withdrawn = Consent.objects.get(patient=anna, kind=Consent.Kind.CHANNEL_SMS)
+    assert withdrawn.withdrawn_at is not None
+    assert withdrawn.withdrawn_by.email == NERI
+    assert withdrawn.withdrawn_via == Consent.Via.CONTACT_CENTRE
+    html = client.get(_timeline(anna)).content.decode()
+    assert "Consent withdrawn: Contact by SMS" in html  # on her timeline, on the phone channel
+    assert "Contact centre call" in html
+    # At once: the next SMS is skipped, nothing reaches the outbox.
+    _send(client, anna, "sms", "SMS-AFTER-STOP")
+    assert Message.objects.get(body="SMS-AFTER-STOP").status == Message.Status.SKIPPED
+    assert not (tmp_path / "sms.jsonl").exists()
+    # Asking twice changes nothing and says so.
+    again = _withdraw(client, anna, "sms")
+    assert again.status_code == 302
+    assert Consent.objects.filter(patient=anna, kind=Consent.Kind.CHANNEL_SMS).count() == 1
+    follow = client.get(_timeline(anna)).content.decode()
+    assert "She had no consent to SMS" in follow
+
+
+@pytest.mark.parametrize("channel", ["in_app", "fax", ""])
+def test_withdrawing_an_unknown_channel_is_a_clear_message(signed_in, anna, channel):
+    client = signed_in(NERI)
+    before = Consent.objects.filter(patient=anna, withdrawn_at__isnull=True).count()
+    response = _withdraw(client, anna, channel)
+    assert response.status_code == 302
+    assert Consent.objects.filter(patient=anna, withdrawn_at__isnull=True).count() == before
+    html = client.get(_timeline(anna)).content.decode()
+    assert "need no consent" in html or "Unknown channel" in html
+
+
+def test_counsellor_of_another_program_cannot_withdraw_annas_consent(stranger, anna):
+    response = _withdraw(_login(stranger), anna, "sms")
+    assert response.status_code == 404
+    assert Consent.objects.get(patient=anna, kind=Consent.Kind.CHANNEL_SMS).withdrawn_at is None
+
+
+@pytest.mark.parametrize("email", [GALLO, NORTHWIND, ROSSI])
+def test_logistics_clients_and_doctors_cannot_withdraw_from_the_operator_portal(
+    signed_in, anna, email
+):
+    response = _withdraw(signed_in(email), anna, "sms")
+    assert response.status_code in (403, 404)
+    assert Consent.objects.get(patient=anna, kind=Consent.Kind.CHANNEL_SMS).withdrawn_at is None
+
+
+def test_withdrawal_needs_a_post(signed_in, anna):
+    response = signed_in(NERI).get(f"/operator/patients/{anna.code}/consents/withdraw/")
+    assert response.status_code == 405

@@ -10,12 +10,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from psp_crm.errors import NotFound
-from psp_crm.models import Activity, Case, Interaction, Message
+from psp_crm.models import Activity, Case, Consent, Interaction, Message
 from psp_crm.selectors.timeline import find_patients, patient_timeline
 from psp_crm.services.interactions import interaction_log
 from tests.factories import (
     ActivityFactory,
     AdverseEventFactory,
+    ConsentFactory,
     DeviceEventFactory,
     DeviceFactory,
     DiaryEntryFactory,
@@ -205,3 +206,57 @@ def test_cases_show_sla_clock_owner_and_adverse_event(world):
     assert "SLA overdue" in items[0].outcome and "escalated (level 1)" in items[0].outcome
     assert "owner" in items[0].outcome
     assert "SLA paused" in items[1].outcome and "overdue" not in items[1].outcome
+
+
+def test_consents_given_and_withdrawn_show_where_they_came_from(world):
+    from psp_crm.services.contact_preferences import (
+        channel_consent_set,
+        channel_consent_withdraw_on_call,
+    )
+    from psp_crm.services.inbound_sms import inbound_sms_receive
+
+    now = timezone.now()
+    ConsentFactory(
+        patient=world.patient,
+        kind=Consent.Kind.CHANNEL_PHONE,
+        given_via=Consent.Via.STAFF,
+        recorded_by=world.staff,
+        given_at=now - dt.timedelta(days=3),
+    )
+    channel_consent_set(actor=world.patient_user, patient=world.patient, channel="sms", given=True)
+    channel_consent_set(
+        actor=world.caregiver_user, patient=world.patient, channel="email", given=True
+    )
+    channel_consent_withdraw_on_call(
+        actor=world.counsellor.user, patient=world.patient, channel="email"
+    )
+    world.patient.phone = "+39 347 555 0123"
+    world.patient.save(update_fields=["phone"])
+    inbound_sms_receive(provider_ref="stop-tl", from_number="3475550123", body="STOP")
+
+    actor = world.counsellor.user
+    items = [
+        item
+        for item in patient_timeline(actor=actor, role="operator", patient=world.patient).items
+        if item.kind == "consent"
+    ]
+    rows = [
+        (item.subject.split(" (")[0], item.channel, item.direction, item.outcome) for item in items
+    ]
+    assert rows == [
+        ("Consent withdrawn: Contact by SMS", "sms", "in", "SMS reply"),
+        ("Consent withdrawn: Contact by e-mail", "phone", "in", "Contact centre call"),
+        ("Consent given: Contact by e-mail", "web", "in", "Patient portal"),
+        ("Consent given: Contact by SMS", "web", "in", "Patient portal"),
+        ("Consent given: Contact by phone", "", "", "Provider staff"),
+    ]
+    who = {item.subject.split(" (")[0]: item.who for item in items}
+    assert who["Consent withdrawn: Contact by SMS"] == "the patient, by SMS"
+    assert who["Consent withdrawn: Contact by e-mail"] == world.counsellor.user.get_full_name()
+    assert who["Consent given: Contact by e-mail"] == world.caregiver_user.get_full_name()
+    # The channel filter keeps the changes made on that channel only.
+    sms_only = patient_timeline(
+        actor=actor, role="operator", patient=world.patient, channels=["sms"]
+    )
+    consent_rows = [item.subject for item in sms_only.items if item.kind == "consent"]
+    assert consent_rows == ["Consent withdrawn: Contact by SMS"]

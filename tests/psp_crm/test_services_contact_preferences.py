@@ -11,6 +11,7 @@ from psp_crm.messaging import policy
 from psp_crm.models import AuditEvent, ChannelPreference, Consent, ContactPreferences
 from psp_crm.services.contact_preferences import (
     channel_consent_set,
+    channel_consent_withdraw_on_call,
     channel_preference_set,
     contact_preferences_update,
 )
@@ -157,6 +158,76 @@ def test_unknown_or_consentless_channel_is_refused(world, channel):
     with pytest.raises(DomainError) as error:
         channel_consent_set(
             actor=world.patient_user, patient=world.patient, channel=channel, given=True
+        )
+    assert "channel" in error.value.message_dict
+
+
+@pytest.mark.parametrize(
+    ("who", "via"),
+    [("patient_user", "portal"), ("caregiver_user", "portal"), ("staff", "staff")],
+)
+def test_where_a_consent_change_came_from_is_kept(world, who, via):
+    actor = getattr(world, who)
+    consent = channel_consent_set(actor=actor, patient=world.patient, channel="sms", given=True)
+    assert consent.given_via == via
+    channel_consent_set(actor=actor, patient=world.patient, channel="sms", given=False)
+    consent.refresh_from_db()
+    assert (consent.withdrawn_by, consent.withdrawn_via) == (actor, via)
+
+
+# --- the patient asks on a call to stop a channel ---------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["counsellor", "nurse", "staff", "patient_user"])
+def test_withdrawal_asked_on_a_call(world, who, pushed, django_capture_on_commit_callbacks):
+    consent = ConsentFactory(patient=world.patient, kind=Consent.Kind.CHANNEL_SMS)
+    if who == "nurse":  # a nurse takes calls for the patients she cares for
+        world.nurse.assigned_enrolments.add(world.enrolment)
+    actor = getattr(world, who)
+    actor = getattr(actor, "user", actor)
+    with django_capture_on_commit_callbacks(execute=True):
+        withdrawn = channel_consent_withdraw_on_call(
+            actor=actor, patient=world.patient, channel="sms"
+        )
+    assert withdrawn == 1
+    consent.refresh_from_db()
+    assert consent.withdrawn_at is not None
+    assert (consent.withdrawn_by, consent.withdrawn_via) == (actor, "contact_centre")
+    assert not policy.has_channel_consent(world.patient, "sms")
+    audit = AuditEvent.objects.get(verb="consent.withdraw", object_id=str(consent.pk))
+    assert audit.actor == actor and audit.detail == {"channel": "sms", "via": "contact_centre"}
+    assert pushed.verbs() == ["consent.withdrawn"]
+    # Asking again changes nothing.
+    assert channel_consent_withdraw_on_call(actor=actor, patient=world.patient, channel="sms") == 0
+
+
+@pytest.mark.parametrize("who", ["doctor", "client", "outsider_staff", "driver"])
+def test_withdrawal_on_a_call_needs_someone_who_may_open_her_record(world, who, pushed):
+    ConsentFactory(patient=world.patient, kind=Consent.Kind.CHANNEL_SMS)
+    actor = getattr(world, who)
+    actor = getattr(actor, "user", actor)
+    before = counts()
+    with pytest.raises(AccessDenied):
+        channel_consent_withdraw_on_call(actor=actor, patient=world.patient, channel="sms")
+    assert counts() == before and pushed == []
+    assert policy.has_channel_consent(world.patient, "sms")
+
+
+def test_a_counsellor_of_another_program_may_not_withdraw(world):
+    from tests.factories import OperatorFactory
+
+    ConsentFactory(patient=world.patient, kind=Consent.Kind.CHANNEL_SMS)
+    stranger = OperatorFactory(role="counsellor", programs=[world.other_program]).user
+    with pytest.raises(AccessDenied):
+        channel_consent_withdraw_on_call(actor=stranger, patient=world.patient, channel="sms")
+    assert policy.has_channel_consent(world.patient, "sms")
+
+
+@pytest.mark.parametrize("channel", ["in_app", "fax", ""])
+def test_withdrawal_on_a_call_of_an_unknown_channel_is_refused(world, channel):
+    with pytest.raises(DomainError) as error:
+        channel_consent_withdraw_on_call(
+            actor=world.counsellor.user, patient=world.patient, channel=channel
         )
     assert "channel" in error.value.message_dict
 

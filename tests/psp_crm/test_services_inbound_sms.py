@@ -8,14 +8,22 @@ import pytest
 from django.utils import timezone
 
 from psp_crm.errors import DomainError
-from psp_crm.models import AuditEvent, Enrolment, InboundSms, Interaction, Message
+from psp_crm.messaging import policy
+from psp_crm.models import AuditEvent, Consent, Enrolment, InboundSms, Interaction, Message
 from psp_crm.services.inbound_sms import (
     Replayed,
     inbound_sms_receive,
+    is_stop_word,
     national_number,
     patients_with_number,
 )
-from tests.factories import EnrolmentFactory, PatientFactory, build_world, record_events
+from tests.factories import (
+    ConsentFactory,
+    EnrolmentFactory,
+    PatientFactory,
+    build_world,
+    record_events,
+)
 
 PHONE = "+39 347 555 0199"
 
@@ -161,3 +169,85 @@ def test_invalid_input_is_a_field_error(world, values, field):
         inbound_sms_receive(**data)
     assert field in error.value.message_dict
     assert not InboundSms.objects.filter(provider_ref="prov-8").exists()
+
+
+# --- STOP: the holder of the number opts out of SMS -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "stop"),
+    [
+        ("STOP", True),
+        (" stop. ", True),
+        ("Stop SMS!", True),
+        ("ANNULLA", True),
+        ("unsubscribe", True),
+        ("stop the pain please", False),
+        ("Please don't stop", False),
+        ("Yes, confirmed.", False),
+    ],
+)
+def test_stop_words(body, stop):
+    assert is_stop_word(body) is stop
+
+
+def sms_consent(patient) -> Consent:
+    return ConsentFactory(patient=patient, kind=Consent.Kind.CHANNEL_SMS)
+
+
+def test_stop_withdraws_the_sms_consent_at_once(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    consent = sms_consent(world.patient)
+    email = ConsentFactory(patient=world.patient, kind=Consent.Kind.CHANNEL_EMAIL)
+    events = record_events(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        sms = inbound_sms_receive(provider_ref="prov-stop-1", from_number=PHONE, body="Stop")
+    assert sms.opt_out and sms.status == InboundSms.Status.MATCHED
+    consent.refresh_from_db()
+    assert consent.withdrawn_at is not None and consent.withdrawn_by is None
+    assert consent.withdrawn_via == Consent.Via.SMS
+    assert not policy.has_channel_consent(world.patient, "sms")
+    assert policy.has_channel_consent(world.patient, "email")  # only SMS stops
+    email.refresh_from_db()
+    assert email.withdrawn_at is None
+    audit = AuditEvent.objects.get(verb="consent.withdraw", object_id=str(consent.pk))
+    assert audit.actor is None and audit.detail["via"] == "sms"
+    assert audit.detail["inbound_sms"] == sms.pk
+    # The reply itself is on the timeline as usual.
+    assert Interaction.objects.get(patient=world.patient, channel="sms").summary == "Stop"
+    assert sorted(events.verbs()) == ["consent.withdrawn", "interaction.logged"]
+
+
+def test_stop_from_a_shared_number_stops_every_holder(world):
+    sibling = PatientFactory(phone="347-555-0199")
+    mine, theirs = sms_consent(world.patient), sms_consent(sibling)
+    sms = inbound_sms_receive(provider_ref="prov-stop-2", from_number=PHONE, body="STOP")
+    assert sms.status == InboundSms.Status.UNMATCHED and sms.opt_out  # ambiguous, still stopped
+    for consent in (mine, theirs):
+        consent.refresh_from_db()
+        assert consent.withdrawn_via == Consent.Via.SMS
+
+
+def test_stop_from_an_unknown_number_touches_nobody(world):
+    consent = sms_consent(world.patient)
+    sms = inbound_sms_receive(
+        provider_ref="prov-stop-3", from_number="+39 333 0000000", body="STOP"
+    )
+    assert sms.status == InboundSms.Status.UNMATCHED and not sms.opt_out
+    consent.refresh_from_db()
+    assert consent.withdrawn_at is None
+
+
+def test_stop_without_a_consent_in_force_only_records_the_sms(world):
+    sms = inbound_sms_receive(provider_ref="prov-stop-4", from_number=PHONE, body="stop")
+    assert sms.opt_out
+    assert not AuditEvent.objects.filter(verb="consent.withdraw", actor__isnull=True).exists()
+
+
+def test_an_ordinary_reply_keeps_the_consent(world):
+    consent = sms_consent(world.patient)
+    sms = inbound_sms_receive(provider_ref="prov-stop-5", from_number=PHONE, body="Ok, thanks")
+    assert not sms.opt_out
+    consent.refresh_from_db()
+    assert consent.withdrawn_at is None
