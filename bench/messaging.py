@@ -14,7 +14,8 @@ delivered while queueing), it times at today 12:00 Europe/Rome:
 1. ``dose_reminders_queue`` — rows created, then a second, idempotent run (must create none);
 2. ``deliver_due_messages`` looped until it returns 0, and the lines written to the outbox;
 3. the status breakdown of the messages;
-4. ``outbound_calls_for`` a counsellor staffing the program: items, queries, median of 5 runs.
+4. ``outbound_calls_for`` a counsellor staffing the program: items, queries, median of 5 runs;
+   ``call_list_page`` (the page: counts per kind and its first page), median of 5 runs.
 
 Last line: ``RESULT messaging <messages delivered per second> messages/s``.
 """
@@ -315,7 +316,7 @@ def main() -> None:
     from django.utils import timezone
 
     from psp_crm.models import AuditEvent, Message, User
-    from psp_crm.selectors.call_list import outbound_calls_for
+    from psp_crm.selectors.call_list import call_list_page, outbound_calls_for
     from psp_crm.services.messaging import deliver_due_messages
     from psp_crm.services.reminders import dose_reminders_queue
 
@@ -411,6 +412,16 @@ def main() -> None:
         f"4. outbound_calls_for: {len(items):,} items ({dict(kinds)}; {consented:,} with phone "
         f"consent), {len(queries.captured_queries)} queries, median {median:.3f} s "
         f"of {', '.join(f'{r:.3f}' for r in runs)}"
+    )
+    # What the page costs: the counts per kind and one page, phone consent for that page only.
+    page_runs = []
+    for _ in range(5):
+        began = time.perf_counter()
+        calls = call_list_page(actor, today=today, now=now)
+        page_runs.append(time.perf_counter() - began)
+    print(
+        f"   call_list_page (page 1 of {calls.pages}, {len(calls.items)} rows of {calls.total:,}):"
+        f" median {sorted(page_runs)[2]:.3f} s of {', '.join(f'{r:.3f}' for r in page_runs)}"
     )
     print(f"RESULT messaging {rate:.0f} messages/s")
 

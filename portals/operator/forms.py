@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portals.common.forms import AdverseEventFacts
 from psp_crm.models import Activity, Case, Channel, Interaction
+from psp_crm.selectors.call_list import CALL_KINDS
 
 BP_PATTERN = re.compile(r"^\d{2,3}/\d{2,3}$")
 NURSE_MODULES = frozenset({"home-infusion", "nurse-home-visit", "self-injection-training"})
@@ -355,3 +356,27 @@ class MessageForm(forms.Form):
     def __init__(self, *args: Any, programs=(), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["program"].choices = _program_choices(programs)
+
+
+class CallListFilterForm(forms.Form):
+    """The outbound call list: one kind of call or all, one program or all (both optional)."""
+
+    kind = forms.ChoiceField(label=_("Calls"), required=False)
+    program = forms.ChoiceField(label=_("Program"), required=False)
+
+    def __init__(self, *args, programs=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.programs = {p.code: p for p in programs}
+        self.fields["kind"].choices = [("", _("All calls")), *CALL_KINDS]
+        self.fields["program"].choices = [("", _("All programs"))] + [
+            (p.code, f"{p.code} — {p.name}") for p in programs
+        ]
+
+    def filters(self) -> dict:
+        """The selector's keyword arguments (an invalid filter is ignored, not an error)."""
+        if not self.is_valid():
+            return {"kind": "", "program": None}
+        return {
+            "kind": self.cleaned_data["kind"],
+            "program": self.programs.get(self.cleaned_data["program"]),
+        }

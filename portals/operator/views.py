@@ -25,8 +25,10 @@ from psp_crm.selectors.activities import (
     operator_agenda,
 )
 from psp_crm.selectors.call_list import (
+    CALL_KINDS,
+    call_list_page,
+    call_list_programs,
     case_owner_choices,
-    outbound_calls_for,
     program_products,
     recent_interactions,
     script_for,
@@ -56,6 +58,7 @@ from psp_crm.services.messaging import message_send
 from .forms import (
     AdverseEventForm,
     CallerSearchForm,
+    CallListFilterForm,
     CancelForm,
     CaseForm,
     InteractionForm,
@@ -645,5 +648,21 @@ class OutboundCallsView(ClinicalOperatorView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["items"] = outbound_calls_for(self.request.user)
+        actor = self.request.user
+        programs = call_list_programs(actor)
+        query = self.request.GET
+        form = CallListFilterForm(
+            query if ("kind" in query or "program" in query) else None, programs=programs
+        )
+        filters = form.filters() if form.is_bound else {"kind": "", "program": None}
+        calls = call_list_page(actor, page=query.get("page") or 1, **filters)
+        context.update(
+            calls=calls,
+            items=calls.items,
+            filter_form=form,
+            kinds=[(code, label, calls.counts.get(code, 0)) for code, label in CALL_KINDS],
+            active_kind=filters["kind"],
+            program_query=f"program={filters['program'].code}&" if filters["program"] else "",
+            filter_query=_filter_query(self.request),
+        )
         return context

@@ -169,6 +169,44 @@ def test_stranger_counsellor_does_not_see_anna_on_the_list(stranger, anna, enrol
     assert anna.code not in html
 
 
+def _kind_count(html: str, kind: str) -> int:
+    tab = html[html.index(f'data-kind="{kind}"') :]
+    tab = tab[tab.index('data-testid="kind-count">') + len('data-testid="kind-count">') :]
+    return int(tab[: tab.index("<")])
+
+
+def test_outbound_list_tabs_program_filter_and_pages(signed_in, anna, enrolment, monkeypatch):
+    from psp_crm.selectors import call_list
+
+    _missed_delivery(enrolment)
+    client = signed_in(NERI)
+    html = client.get("/operator/calls/outbound/").content.decode()
+    assert _kind_count(html, "missed_delivery") >= 1
+    everything = html.count("<tr data-kind=")
+    # One kind: only its rows, the other tabs keep their counts.
+    only = client.get("/operator/calls/outbound/", {"kind": "missed_delivery"}).content.decode()
+    kinds = {part.split('"')[0] for part in only.split('<tr data-kind="')[1:]}
+    assert kinds == {"missed_delivery"}
+    assert _kind_count(only, "missed_doses") == _kind_count(html, "missed_doses")
+    # Another program of hers: Anna's missed delivery (MS-ADHERE) is not there.
+    other = client.get("/operator/calls/outbound/", {"program": "PSO-CARE"}).content.decode()
+    assert _row(other, anna.code) == ""
+    assert _row(
+        client.get("/operator/calls/outbound/", {"program": "MS-ADHERE"}).content.decode(),
+        anna.code,
+    )
+    # An unknown program, kind or page: the whole list, never a 500.
+    for query in ({"program": "NO-SUCH"}, {"kind": "nonsense"}, {"page": "x"}, {"page": "-3"}):
+        response = client.get("/operator/calls/outbound/", query)
+        assert response.status_code == 200
+        assert response.content.decode().count("<tr data-kind=") == everything, query
+    # Pages of CALLS_PER_PAGE.
+    assert everything > 1  # the demo world has several calls to make
+    monkeypatch.setattr(call_list, "CALLS_PER_PAGE", 1)
+    first = client.get("/operator/calls/outbound/").content.decode()
+    assert first.count("<tr data-kind=") == 1 and 'data-testid="call-pages"' in first
+
+
 # --- logging calls, bad input -----------------------------------------------------------------
 
 

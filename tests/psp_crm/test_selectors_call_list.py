@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from psp_crm.errors import AccessDenied
 from psp_crm.models import Activity, CallScript, Case, Consent, Operator, ServiceModule
-from psp_crm.selectors.call_list import case_owner_choices, outbound_calls_for, script_for
+from psp_crm.selectors.call_list import (
+    call_list_page,
+    call_list_programs,
+    case_owner_choices,
+    outbound_calls_for,
+    script_for,
+)
 from psp_crm.services.interactions import case_open, case_update_status, interaction_log
 from tests.factories import (
     ActivityFactory,
@@ -130,6 +136,33 @@ def test_two_missed_doses_on_consecutive_days(world, today):
     items = outbound_calls_for(world.counsellor.user, today=today)
     assert _kinds(items) == [("missed_doses", enrolment.patient.code)]
     assert items[0].why.startswith("Doses reported missed on")
+
+
+def test_two_days_reported_missed_read_as_no_dose_taken(world, today):
+    enrolment = _daily(world)
+    for days in (1, 2):
+        _dose(enrolment, today - dt.timedelta(days=days), status="missed")
+    items = outbound_calls_for(world.counsellor.user, today=today)
+    assert _kinds(items) == [("missed_doses", enrolment.patient.code)]
+    assert items[0].why.startswith("No dose logged on")  # the first rule wins
+
+
+def test_a_corrected_dose_counts_as_its_latest_version(world, today):
+    from psp_crm.models import DiaryEntry
+
+    enrolment = _daily(world)
+    taken = _dose(enrolment, today - dt.timedelta(days=1))
+    assert outbound_calls_for(world.counsellor.user, today=today) == []
+    # The patient corrects it: she did not take it after all.
+    DiaryEntry.objects.create(
+        enrolment=enrolment,
+        kind="dose",
+        occurred_at=taken.occurred_at,
+        dose_status="missed",
+        supersedes=taken,
+    )
+    items = outbound_calls_for(world.counsellor.user, today=today)
+    assert _kinds(items) == [("missed_doses", enrolment.patient.code)]
 
 
 def test_weekly_therapies_and_inactive_enrolments_are_not_checked(world, today):
@@ -330,3 +363,55 @@ def test_case_owner_choices(world):
     assert owners[0] == world.counsellor.user
     assert {world.nurse.user, world.doctor.user} <= set(owners)
     assert world.driver.user not in owners and world.outsider_doctor.user not in owners
+
+
+# --- the page: counts per kind, filters, paging ------------------------------------------------
+
+
+def test_call_list_page_counts_filters_and_pages(world, today):
+    other_program = EnrolmentFactory().program  # not hers: filtering on it shows nothing
+    daily = [_daily(world) for _ in range(5)]
+    for enrolment in daily[:2]:
+        ConsentFactory(patient=enrolment.patient, kind=Consent.Kind.CHANNEL_PHONE)
+    case_open(
+        actor=world.counsellor.user,
+        patient=world.patient,
+        subject="Call her back",
+        category="information",
+        assigned_to=world.counsellor.user,
+        enrolment=world.enrolment,
+    )
+    Case.objects.filter(subject="Call her back").update(status=Case.Status.WAITING)
+    actor = world.counsellor.user
+
+    everything = call_list_page(actor, today=today, per_page=2)
+    assert everything.counts == {
+        "activity": 0,
+        "missed_doses": 5,
+        "missed_delivery": 0,
+        "case": 1,
+    }
+    assert everything.total == 6 and everything.pages == 3 and everything.page == 1
+    assert len(everything.items) == 2 and everything.has_next and not everything.has_previous
+
+    cases = call_list_page(actor, today=today, kind="case")
+    assert [item.kind for item in cases.items] == ["case"] and cases.total == 1
+    assert cases.counts["missed_doses"] == 5  # the tabs still say what waits elsewhere
+
+    last = call_list_page(actor, today=today, kind="missed_doses", per_page=2, page=99)
+    assert (last.page, last.pages, len(last.items)) == (3, 3, 1)
+    assert call_list_page(actor, today=today, per_page=2, page="x").page == 1
+    assert call_list_page(actor, today=today, kind="no-such-kind").total == 6
+
+    doses = call_list_page(actor, today=today, kind="missed_doses")
+    consented = {item.patient.pk for item in doses.items if item.phone_consent}
+    assert consented == {e.patient.pk for e in daily[:2]}
+
+    elsewhere = call_list_page(actor, today=today, program=other_program)
+    assert elsewhere.total == 0 and elsewhere.items == []
+
+
+def test_call_list_programs_are_the_ones_she_staffs(world):
+    assert call_list_programs(world.counsellor.user) == [world.program]
+    with pytest.raises(AccessDenied):
+        call_list_programs(world.driver.user)
