@@ -4,12 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from psp_crm.health import healthz
-from psp_crm.webhooks import sms_inbound
+from psp_crm.webhooks import sms_inbound, sms_status
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("hooks/sms/inbound/", sms_inbound, name="sms_inbound_webhook"),
+    path("hooks/sms/status/", sms_status, name="sms_status_webhook"),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("psp_crm.api.urls")),
     path("api/v1/client/", include("psp_crm.api_client.urls")),

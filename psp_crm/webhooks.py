@@ -11,6 +11,16 @@ body; 403 for a missing or wrong signature, or a timestamp further than
 ``PSP_SMS_WEBHOOK_MAX_AGE_SECONDS`` from now (``stale``); 409 for an id seen before
 (``replayed``); 503 when no secret is configured or the request could not be stored (the
 provider retries; a retry is idempotent). Never a 500.
+
+``POST /hooks/sms/status/`` — the provider's delivery report of an SMS we sent, signed the same
+way::
+
+    {"ref": "<the reference its API gave us when we sent>", "status": "delivered" | "undelivered"
+     | "failed" | "expired" | "rejected", "at": "<ISO 8601>", "error": "<its reason, optional>"}
+
+Answers: 200 ``{"status": "<the message's status now>", "changed": true | false}``; 400 with
+field messages; 403 as above; 404 for a reference we never sent; 409 ``not_sent_yet`` when the
+report overtakes our own record of the send (the provider retries); 503 as above.
 """
 
 from __future__ import annotations
@@ -29,6 +39,8 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from .errors import NotFound
+from .services.delivery_reports import NotSentYet, message_delivery_report
 from .services.inbound_sms import Replayed, inbound_sms_receive
 
 logger = logging.getLogger(__name__)
@@ -68,14 +80,23 @@ def _check_signature(request: HttpRequest, secret: str, body: bytes) -> JsonResp
     return None
 
 
-def _parse(body: bytes) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """The fields of the JSON body, or the field messages of what is wrong with it."""
+def _when(value: Any) -> tuple[Any, str]:
+    """An optional ISO 8601 date and time: (the datetime or None, the field message or "")."""
+    if value in (None, ""):
+        return None, ""
+    if not isinstance(value, str):
+        return None, "Give an ISO 8601 date and time."
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None, {"body": "The body is not valid JSON."}
-    if not isinstance(data, dict):
-        return None, {"body": "The body must be a JSON object."}
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        return None, "Give an ISO 8601 date and time."
+    return parsed, ""
+
+
+def _parse(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The fields of an inbound SMS, or the field messages of what is wrong with it."""
     errors: dict[str, str] = {}
     for field in ("id", "from", "text"):
         value = data.get(field)
@@ -85,20 +106,9 @@ def _parse(body: bytes) -> tuple[dict[str, Any] | None, dict[str, str]]:
             data[field] = str(value)
         elif not isinstance(value, str):
             errors[field] = "This field must be a string."
-    sent_at = data.get("sent_at")
-    if sent_at in (None, ""):
-        data["sent_at"] = None
-    elif not isinstance(sent_at, str):
-        errors["sent_at"] = "Give an ISO 8601 date and time."
-    else:
-        try:
-            parsed = parse_datetime(sent_at)
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            errors["sent_at"] = "Give an ISO 8601 date and time."
-        else:
-            data["sent_at"] = parsed
+    data["sent_at"], sent_at_error = _when(data.get("sent_at"))
+    if sent_at_error:
+        errors["sent_at"] = sent_at_error
     return (None, errors) if errors else (data, {})
 
 
@@ -108,24 +118,38 @@ def _field_errors(error: ValidationError) -> dict[str, Any]:
     return {"body": " ".join(error.messages)}
 
 
-@csrf_exempt
-@require_POST
-def sms_inbound(request: HttpRequest) -> JsonResponse:
-    """Receive a patient's SMS from the provider (signed; unsigned or replayed requests refused)."""
+def _signed_body(request: HttpRequest) -> tuple[dict[str, Any] | None, JsonResponse | None]:
+    """The JSON object of a signed, fresh request; or the refusal (503, 400 or 403)."""
     secret = settings.PSP_SMS_WEBHOOK_SECRET
     if not secret:
-        return _refuse(503, "not_configured", detail="The SMS webhook is not configured.")
+        return None, _refuse(503, "not_configured", detail="The SMS webhook is not configured.")
     try:
         length = int(request.headers.get("Content-Length") or 0)
     except ValueError:
         length = 0
     if length > MAX_BODY_BYTES:
-        return _refuse(400, "too_large", fields={"body": "The body is too large."})
+        return None, _refuse(400, "too_large", fields={"body": "The body is too large."})
     body = request.body
     refusal = _check_signature(request, secret, body)
     if refusal is not None:
+        return None, refusal
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None, _refuse(400, "invalid", fields={"body": "The body is not valid JSON."})
+    if not isinstance(data, dict):
+        return None, _refuse(400, "invalid", fields={"body": "The body must be a JSON object."})
+    return data, None
+
+
+@csrf_exempt
+@require_POST
+def sms_inbound(request: HttpRequest) -> JsonResponse:
+    """Receive a patient's SMS from the provider (signed; unsigned or replayed requests refused)."""
+    raw, refusal = _signed_body(request)
+    if refusal is not None:
         return refusal
-    data, errors = _parse(body)
+    data, errors = _parse(raw)
     if data is None:
         return _refuse(400, "invalid", fields=errors)
     try:
@@ -143,3 +167,51 @@ def sms_inbound(request: HttpRequest) -> JsonResponse:
         logger.exception("inbound SMS %s could not be stored", data.get("id"))
         return _refuse(503, "unavailable", detail="Try again later.")
     return JsonResponse({"status": sms.status, "opt_out": sms.opt_out}, status=201)
+
+
+def _parse_report(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The fields of a delivery report, or the field messages of what is wrong with it."""
+    errors: dict[str, str] = {}
+    for field in ("ref", "status"):
+        value = data.get(field)
+        if value is None or value == "":
+            errors[field] = "This field is required."
+        elif field == "ref" and isinstance(value, int) and not isinstance(value, bool):
+            data[field] = str(value)
+        elif not isinstance(value, str):
+            errors[field] = "This field must be a string."
+    error = data.get("error")
+    if error is None:
+        data["error"] = ""
+    elif not isinstance(error, str):
+        errors["error"] = "This field must be a string."
+    data["at"], at_error = _when(data.get("at"))
+    if at_error:
+        errors["at"] = at_error
+    return (None, errors) if errors else (data, {})
+
+
+@csrf_exempt
+@require_POST
+def sms_status(request: HttpRequest) -> JsonResponse:
+    """Receive the provider's delivery report of an SMS we sent (signed, idempotent)."""
+    raw, refusal = _signed_body(request)
+    if refusal is not None:
+        return refusal
+    data, errors = _parse_report(raw)
+    if data is None:
+        return _refuse(400, "invalid", fields=errors)
+    try:
+        message, changed = message_delivery_report(
+            provider_ref=data["ref"], status=data["status"], at=data["at"], error=data["error"]
+        )
+    except NotFound:
+        return _refuse(404, "unknown", detail="No SMS was sent with this reference.")
+    except NotSentYet:
+        return _refuse(409, "not_sent_yet", detail="Report it again in a minute.")
+    except ValidationError as error:
+        return _refuse(400, "invalid", fields=_field_errors(error))
+    except Exception:  # the provider retries on 5xx; a report is idempotent
+        logger.exception("delivery report of %s could not be stored", data.get("ref"))
+        return _refuse(503, "unavailable", detail="Try again later.")
+    return JsonResponse({"status": message.status, "changed": changed})

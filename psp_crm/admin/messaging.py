@@ -92,7 +92,8 @@ class MessageAdmin(ScopedAdmin):
     ordering = ("-pk",)
     actions = ("retry_now",)
 
-    # Messages are written by psp_crm.services.messaging only: the admin shows them and retries.
+    # Messages are written by the services (messaging, reminders, delivery_reports) only: the
+    # admin shows them and retries.
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 

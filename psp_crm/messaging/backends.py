@@ -95,8 +95,10 @@ class FileBackend(ChannelBackend):
     def send(self, message: Message) -> str:
         outbox = Path(settings.PSP_OUTBOX_DIR)
         path = outbox / f"{message.channel}.jsonl"
+        ref = f"file:{message.channel}:{message.pk}"
         line = {
             "id": message.pk,
+            "ref": ref,  # what a provider's delivery report names the message by
             "channel": message.channel,
             "to": _address(message),
             "subject": message.subject,
@@ -111,7 +113,7 @@ class FileBackend(ChannelBackend):
             raise DeliveryError(f"Outbox not writable: {exc}") from exc
         # No text in the log line: message bodies can say which drug a patient takes.
         outbox_logger.info("%s message %s written to %s", message.channel, message.pk, path)
-        return f"file:{message.channel}:{message.pk}"
+        return ref
 
 
 class ConsoleBackend(ChannelBackend):
