@@ -7,7 +7,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Activity, DiaryEntry, Enrolment, Report, ReportAttachment, User
+from ..messaging.policy import CONSENT_FOR_CHANNEL, SWITCHABLE_CHANNELS
+from ..models import (
+    Activity,
+    DiaryEntry,
+    Enrolment,
+    Language,
+    Message,
+    Purpose,
+    Report,
+    ReportAttachment,
+    User,
+)
 
 
 class PersonSerializer(serializers.ModelSerializer):
@@ -255,3 +266,79 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+# --- the inbox and contact choices (api/contact.py) --------------------------------------------
+
+
+class InboxMessageSerializer(serializers.ModelSerializer):
+    """An in-app message: what it is about, its words, when it came, whether it was read."""
+
+    patient = serializers.SerializerMethodField()
+    program = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "patient", "program", "purpose", "subject", "body", "created_at", "read_at"]
+
+    def get_patient(self, message: Message) -> str | None:
+        return message.patient.code if message.patient_id else None
+
+    def get_program(self, message: Message) -> str | None:
+        return message.enrolment.program.code if message.enrolment_id else None
+
+
+class ChannelConsentStateSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    label = serializers.CharField()
+    given = serializers.BooleanField()
+    given_at = serializers.DateTimeField(allow_null=True)
+    document_version = serializers.CharField(allow_blank=True)
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+
+
+class PurposeChannelSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    wanted = serializers.BooleanField()
+    consented = serializers.BooleanField()
+
+
+class PurposeChoicesSerializer(serializers.Serializer):
+    purpose = serializers.CharField()
+    label = serializers.CharField()
+    channels = PurposeChannelSerializer(many=True)
+
+
+class ContactChoicesSerializer(serializers.Serializer):
+    """A patient's contact choices: consents per channel, channels per purpose, settings."""
+
+    patient = serializers.CharField()
+    consents = ChannelConsentStateSerializer(many=True)
+    purposes = PurposeChoicesSerializer(many=True)
+    language = serializers.CharField()
+    quiet_start = serializers.TimeField(allow_null=True)
+    quiet_end = serializers.TimeField(allow_null=True)
+    reminder_time = serializers.TimeField()
+
+
+class ContactSettingsSerializer(serializers.Serializer):
+    """Language, quiet hours (both bounds, or both null: none) and the dose-reminder time."""
+
+    patient = serializers.CharField(required=False, help_text="A patient you act for (her code)")
+    language = serializers.ChoiceField(choices=Language.choices)
+    quiet_start = serializers.TimeField(allow_null=True)
+    quiet_end = serializers.TimeField(allow_null=True)
+    reminder_time = serializers.TimeField()
+
+
+class ChannelConsentChangeSerializer(serializers.Serializer):
+    patient = serializers.CharField(required=False, help_text="A patient you act for (her code)")
+    channel = serializers.ChoiceField(choices=sorted(CONSENT_FOR_CHANNEL))
+    given = serializers.BooleanField()
+
+
+class ChannelPreferenceChangeSerializer(serializers.Serializer):
+    patient = serializers.CharField(required=False, help_text="A patient you act for (her code)")
+    purpose = serializers.ChoiceField(choices=Purpose.choices)
+    channel = serializers.ChoiceField(choices=list(SWITCHABLE_CHANNELS))
+    enabled = serializers.BooleanField()
