@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..errors import NotFound
-from ..models import Message, Patient, User
+from ..models import Consent, Message, Patient, User
 from ..selectors.contact_preferences import ContactChoices, contact_choices
 from ..selectors.inbox import inbox_messages
 from ..selectors.patients import patient_self, patients_for_caregiver
@@ -145,7 +145,11 @@ class ChannelConsentView(APIView):
         data = incoming.validated_data
         patient = _patient(request.user, data.get("patient"))
         channel_consent_set(
-            actor=request.user, patient=patient, channel=data["channel"], given=data["given"]
+            actor=request.user,
+            patient=patient,
+            channel=data["channel"],
+            given=data["given"],
+            via=Consent.Via.APP,
         )
         return _choices_response(request.user, patient)
 

@@ -128,6 +128,7 @@ class Consent(models.Model):
         """Where a consent was given or withdrawn (the timeline's channel of that change)."""
 
         PORTAL = "portal", _("Patient portal")
+        APP = "app", _("Patient app")
         STAFF = "staff", _("Provider staff")
         CONTACT_CENTRE = "contact_centre", _("Contact centre call")
         SMS = "sms", _("SMS reply")

@@ -321,11 +321,14 @@ def _messages(
 # Where a consent changed → the timeline channel (staff changes in the admin have none).
 CONSENT_CHANNEL = {
     Consent.Via.PORTAL: "web",
+    Consent.Via.APP: "app",
     Consent.Via.CONTACT_CENTRE: "phone",
     Consent.Via.SMS: "sms",
 }
 # Changes the patient made herself (or asked for) come in; staff records have no direction.
-CONSENT_INBOUND = frozenset({Consent.Via.PORTAL, Consent.Via.CONTACT_CENTRE, Consent.Via.SMS})
+CONSENT_INBOUND = frozenset(
+    {Consent.Via.PORTAL, Consent.Via.APP, Consent.Via.CONTACT_CENTRE, Consent.Via.SMS}
+)
 
 
 def _consent_item(row: Consent, withdrawn: bool) -> TimelineItem:

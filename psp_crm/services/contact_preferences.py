@@ -80,15 +80,19 @@ def channel_consent_set(
     channel: str,
     given: bool,
     document_version: str = PORTAL_DOCUMENT_VERSION,
+    via: str | None = None,
 ) -> Consent | None:
     """Give or withdraw the consent to be contacted on ``channel``; withdrawal is immediate.
 
     Giving creates a consent only when none is in force (and returns the one in force);
-    withdrawing stamps every consent in force of that kind at once and returns None.
+    withdrawing stamps every consent in force of that kind at once and returns None. ``via``
+    says where (the app); by default the portal for the patient or her caregiver, else staff.
     """
     _require_manager(actor, patient)
     kind = consent_kind_for(channel)
-    via = _via_for(actor, patient)
+    if via is not None and via not in Consent.Via.values:
+        raise DomainError({"via": f"Unknown origin “{via}”."})
+    via = via or _via_for(actor, patient)
     if not given:
         _withdraw(actor=actor, patient=patient, kind=kind, channel=channel, via=via)
         return None

@@ -110,7 +110,7 @@ def test_withdrawing_sms_by_the_app_takes_effect_at_once(api, anna):
     assert sms["given"] is False and sms["withdrawn_at"]
     assert not policy.has_channel_consent(anna, "sms")
     audit = AuditEvent.objects.filter(verb="consent.withdraw", patient=anna).latest("pk")
-    assert audit.actor.email == ANNA and audit.detail["via"] == "portal"
+    assert audit.actor.email == ANNA and audit.detail["via"] == "app"
     # Given again by her caregiver, from his app.
     again = api(LUCA).post(
         CONSENTS, {"patient": anna.code, "channel": "sms", "given": True}, format="json"
