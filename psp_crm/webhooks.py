@@ -95,17 +95,23 @@ def _when(value: Any) -> tuple[Any, str]:
     return parsed, ""
 
 
-def _parse(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """The fields of an inbound SMS, or the field messages of what is wrong with it."""
+def _required_strings(data: dict[str, Any], fields: tuple[str, ...], id_field: str) -> dict:
+    """Field messages for required text fields (the provider's id may come as a number)."""
     errors: dict[str, str] = {}
-    for field in ("id", "from", "text"):
+    for field in fields:
         value = data.get(field)
         if value is None or value == "":
             errors[field] = "This field is required."
-        elif field == "id" and isinstance(value, int) and not isinstance(value, bool):
+        elif field == id_field and isinstance(value, int) and not isinstance(value, bool):
             data[field] = str(value)
         elif not isinstance(value, str):
             errors[field] = "This field must be a string."
+    return errors
+
+
+def _parse(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The fields of an inbound SMS, or the field messages of what is wrong with it."""
+    errors = _required_strings(data, ("id", "from", "text"), id_field="id")
     data["sent_at"], sent_at_error = _when(data.get("sent_at"))
     if sent_at_error:
         errors["sent_at"] = sent_at_error
@@ -171,15 +177,7 @@ def sms_inbound(request: HttpRequest) -> JsonResponse:
 
 def _parse_report(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """The fields of a delivery report, or the field messages of what is wrong with it."""
-    errors: dict[str, str] = {}
-    for field in ("ref", "status"):
-        value = data.get(field)
-        if value is None or value == "":
-            errors[field] = "This field is required."
-        elif field == "ref" and isinstance(value, int) and not isinstance(value, bool):
-            data[field] = str(value)
-        elif not isinstance(value, str):
-            errors[field] = "This field must be a string."
+    errors = _required_strings(data, ("ref", "status"), id_field="ref")
     error = data.get("error")
     if error is None:
         data["error"] = ""

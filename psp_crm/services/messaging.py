@@ -525,8 +525,16 @@ def message_notify_safely(**kwargs: Any) -> list[Message]:
         return []
 
 
-def _local(patient: Patient, moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(policy._zone(policy.preferences_of(patient)))
+def activity_context(activity: Activity, zone: dt.tzinfo) -> dict[str, str]:
+    """The template variables of an activity notice, in the patient's time zone."""
+    start = activity.scheduled_start.astimezone(zone)
+    end = activity.scheduled_end.astimezone(zone)
+    return {
+        "activity": activity.module.name,
+        "date": f"{start:%d/%m/%Y}",
+        "time": f"{start:%H:%M}",
+        "window": f"{start:%H:%M}–{end:%H:%M}",
+    }
 
 
 def notify_activity_change(
@@ -535,17 +543,11 @@ def notify_activity_change(
     """Tell the patient an activity was booked or moved (called inside the activity write)."""
     enrolment = activity.enrolment
     patient = enrolment.patient
-    start = _local(patient, activity.scheduled_start)
-    end = _local(patient, activity.scheduled_end)
+    zone = policy._zone(policy.preferences_of(patient))
     return message_notify_safely(
         patient=patient,
         purpose=purpose,
-        context={
-            "activity": activity.module.name,
-            "date": f"{start:%d/%m/%Y}",
-            "time": f"{start:%H:%M}",
-            "window": f"{start:%H:%M}–{end:%H:%M}",
-        },
+        context=activity_context(activity, zone),
         enrolment=enrolment,
         activity=activity,
         dedupe_key=f"{purpose}:{activity.pk}",

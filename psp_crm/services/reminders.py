@@ -46,6 +46,7 @@ from .messaging import (
     _groups_of,
     _queue_detail,
     _queue_verb,
+    activity_context,
     message_notify_safely,
 )
 
@@ -335,19 +336,11 @@ def activity_confirmations_queue(*, now: dt.datetime | None = None) -> int:
         for activity in chunk:
             patient = activity.enrolment.patient
             prefs = prefs_of[patient.pk]
-            zone = policy._zone(prefs)
-            start = activity.scheduled_start.astimezone(zone)
-            end = activity.scheduled_end.astimezone(zone)
             notices.append(
                 _Notice(
                     patient=patient,
                     purpose=purpose,
-                    context={
-                        "activity": activity.module.name,
-                        "date": f"{start:%d/%m/%Y}",
-                        "time": f"{start:%H:%M}",
-                        "window": f"{start:%H:%M}–{end:%H:%M}",
-                    },
+                    context=activity_context(activity, policy._zone(prefs)),
                     enrolment=activity.enrolment,
                     activity=activity,
                     dedupe_key=f"{purpose}:{activity.pk}",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -35,27 +34,9 @@ OUTSIDERS = [  # none may see Anna's data in the app API (their faces are the po
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def api(demo_user):
-    def client_for(email: str | None) -> APIClient:
-        client = APIClient()
-        if email:
-            client.force_authenticate(demo_user(email))
-        return client
-
-    return client_for
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ consents, channels and quiet hours; anyone else gets a 404; bad input is a 400 w
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
-from rest_framework.test import APIClient
 
 from psp_crm.messaging import policy
 from psp_crm.models import AuditEvent, Channel, ChannelPreference, Message, Patient
@@ -25,24 +23,6 @@ PREFS = "/api/v1/contact-preferences/"
 CONSENTS = "/api/v1/contact-preferences/consents/"
 CHANNELS = "/api/v1/contact-preferences/channels/"
 MESSAGES = "/api/v1/messages/"
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttle():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def api(demo_user):
-    def client_for(email: str | None) -> APIClient:
-        client = APIClient()
-        if email:
-            client.force_authenticate(demo_user(email))
-        return client
-
-    return client_for
 
 
 @pytest.fixture
