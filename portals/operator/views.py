@@ -323,8 +323,9 @@ class TimelineView(OperatorView):
 
     A counsellor sees every patient of the programs she staffs, other clinical operators their
     own patients; logistics operators never (the same 404 as an unknown patient). Opened with
-    ``?reason=…&direction=out`` (from the outbound call list) the log form is prefilled and the
-    call script of that reason is shown.
+    ``?reason=…&direction=out&call_program=…`` (from the outbound call list) the log form is
+    prefilled and the call script of that reason is shown; the timeline itself stays unfiltered
+    (its own filter is ``channel`` and ``program``).
     """
 
     template_name = "portals/operator/timeline.html"
@@ -341,10 +342,8 @@ class TimelineView(OperatorView):
             initial["reason"] = query["reason"]
         if query.get("direction") in Interaction.Direction.values:
             initial["direction"] = query["direction"]
-        if query.get("channel") in Interaction.Channel.values:
-            initial["channel"] = query["channel"]
-        if query.get("program"):
-            initial["program"] = query["program"]
+        if query.get("call_program"):
+            initial["program"] = query["call_program"]
         return initial
 
     def forms(self, patient: Patient, programs, data=None, action: str = "") -> dict[str, Any]:
@@ -403,7 +402,7 @@ class TimelineView(OperatorView):
         script = None
         if reason in Interaction.Reason.values:
             program = next(
-                (p for p in programs if p.code == self.request.GET.get("program")),
+                (p for p in programs if p.code == self.request.GET.get("call_program")),
                 programs[0] if len(programs) == 1 else None,
             )
             script = script_for(program, reason, language=_script_language(self.request))

@@ -123,11 +123,17 @@ def test_outbound_list_call_button_and_script(signed_in, anna, enrolment):
     assert 'data-testid="call-button"' in row
     assert "reason=missed_delivery" in row and "direction=out" in row
     html = client.get(
-        _timeline(anna), {"reason": "missed_delivery", "direction": "out", "program": "MS-ADHERE"}
+        _timeline(anna),
+        {"reason": "missed_delivery", "direction": "out", "call_program": "MS-ADHERE"},
     ).content.decode()
     assert 'data-testid="call-script"' in html and "MS-ADHERE" in html
     assert '<option value="missed_delivery" selected>' in html
     assert '<option value="out" selected>' in html
+    assert '<option value="MS-ADHERE" selected>' in html  # the log form's program
+    assert "call_program=MS-ADHERE" in row
+    # The timeline opened for the call is not filtered: every channel, every program.
+    timeline_filter = html[html.index('data-testid="timeline-filter"') :]
+    assert " checked" not in timeline_filter[: timeline_filter.index("</form>")]
     # Logging the outbound call takes the entry off the list.
     response = client.post(
         _timeline(anna),
