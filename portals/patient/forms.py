@@ -245,6 +245,22 @@ class ChannelConsentForm(forms.Form):
         self.fields["channel"].choices = list(channels)
 
 
+class CaregiverCopiesForm(forms.Form):
+    """A caregiver's e-mail copies of the patient's reminders and notices: on or off."""
+
+    delegation = forms.TypedChoiceField(label=_("Caregiver"), coerce=int)
+    enabled = forms.TypedChoiceField(
+        label=_("Copies"),
+        choices=(("1", _("On")), ("0", _("Off"))),
+        coerce=lambda value: value == "1",
+    )
+
+    def __init__(self, *args: Any, delegations=(), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.delegations = {d.pk: d for d in delegations}
+        self.fields["delegation"].choices = [(d.pk, str(d.caregiver.user)) for d in delegations]
+
+
 class ChannelPreferencesForm(forms.Form):
     """The purpose × channel grid: one checkbox per cell; cells without consent are read-only."""
 

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +22,11 @@ from psp_crm.access import Role
 from psp_crm.attachments import attachment_response
 from psp_crm.errors import AccessDenied, NotFound
 from psp_crm.models import DiaryEntry, Patient
-from psp_crm.selectors.contact_preferences import CONSENT_CHANNELS, contact_choices
+from psp_crm.selectors.contact_preferences import (
+    CONSENT_CHANNELS,
+    contact_choices,
+    copy_choices,
+)
 from psp_crm.selectors.diary import (
     diary_calendar,
     diary_entry_for,
@@ -49,12 +53,18 @@ from psp_crm.services.contact_preferences import (
     channel_preference_set,
     contact_preferences_update,
 )
-from psp_crm.services.delegations import delegation_change, delegation_grant, delegation_revoke
+from psp_crm.services.delegations import (
+    delegation_change,
+    delegation_copies_set,
+    delegation_grant,
+    delegation_revoke,
+)
 from psp_crm.services.diary import diary_correct, diary_record, is_editable
 from psp_crm.services.inbox import message_mark_read
 from psp_crm.services.reports import report_mark_read, report_send
 
 from .forms import (
+    CaregiverCopiesForm,
     ChannelConsentForm,
     ChannelPreferencesForm,
     ContactPreferencesForm,
@@ -570,7 +580,8 @@ class PreferencesView(PatientChoiceMixin, PatientScopedView):
         choices = contact_choices(actor=self.request.user, patient=self.patient)
         kwargs.setdefault("contact_form", self.contact_form(choices.preferences))
         kwargs.setdefault("grid_form", ChannelPreferencesForm(grid=choices.grid, prefix="grid"))
-        return super().get_context_data(choices=choices, **kwargs)
+        copies = copy_choices(actor=self.request.user, patient=self.patient)
+        return super().get_context_data(choices=choices, copies=copies, **kwargs)
 
     def handle_post(self, request: HttpRequest) -> HttpResponse:
         choices = contact_choices(actor=request.user, patient=self.patient)
@@ -581,6 +592,8 @@ class PreferencesView(PatientChoiceMixin, PatientScopedView):
             return self.post_grid(request, choices)
         if which == "contact":
             return self.post_contact(request, choices)
+        if which == "copies":
+            return self.post_copies(request)
         return self.render_to_response(
             self.get_context_data(form_error=_("Choose what to change.")), status=400
         )
@@ -610,6 +623,36 @@ class PreferencesView(PatientChoiceMixin, PatientScopedView):
                     )
                 return self.done(request)
         return self.render_to_response(self.get_context_data(consent_form=form), status=400)
+
+    def post_copies(self, request: HttpRequest) -> HttpResponse:
+        copies = copy_choices(actor=request.user, patient=self.patient)
+        delegations = [copies.mine] if copies.mine is not None else copies.caregivers
+        form = CaregiverCopiesForm(request.POST, delegations=delegations)
+        if form.is_valid():
+            delegation = form.delegations[form.cleaned_data["delegation"]]
+            enabled = form.cleaned_data["enabled"]
+            try:
+                delegation_copies_set(actor=request.user, delegation=delegation, enabled=enabled)
+            except ValidationError as error:
+                apply_domain_errors(form, error)
+            except PermissionDenied as error:
+                form.add_error(None, str(error))
+            else:
+                if enabled:
+                    messages.success(
+                        request,
+                        _("Copies of reminders and appointment notices will reach %(email)s.")
+                        % {"email": delegation.caregiver.user.email},
+                    )
+                else:
+                    messages.success(request, _("No more copies will be sent."))
+                return self.done(request)
+        return self.render_to_response(
+            self.get_context_data(
+                form_error=" ".join(str(e) for errors in form.errors.values() for e in errors)
+            ),
+            status=400,
+        )
 
     def post_grid(self, request: HttpRequest, choices) -> HttpResponse:
         form = ChannelPreferencesForm(request.POST, grid=choices.grid, prefix="grid")

@@ -20,7 +20,7 @@ from ..models import (
     ProviderStaff,
     User,
 )
-from ..services.delegations import delegation_grant, delegation_revoke
+from ..services.delegations import delegation_copies_set, delegation_grant, delegation_revoke
 from ..services.enrolments import enrolment_refer
 from ..services.patients import PATIENT_FIELDS, patient_register
 from ..services.programs import client_user_join, provider_staff_join
@@ -299,6 +299,7 @@ class DelegationAdmin(ScopedAdmin):
         "relationship",
         "can_log_diary",
         "can_send_reports",
+        "receives_copies",
         "valid_from",
         "valid_until",
         "revoked_at",
@@ -307,8 +308,9 @@ class DelegationAdmin(ScopedAdmin):
     list_select_related = ("caregiver__user", "patient")
     search_fields = ("=patient__code", "patient__last_name", "caregiver__user__email")
     autocomplete_fields = ("patient", "caregiver")
-    readonly_fields = ("revoked_at", "granted_by")
-    actions = ("revoke",)
+    # Copies go to the caregiver's own inbox: she turns them on; staff may only stop them.
+    readonly_fields = ("revoked_at", "granted_by", "receives_copies")
+    actions = ("revoke", "stop_copies")
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -342,6 +344,15 @@ class DelegationAdmin(ScopedAdmin):
             queryset.select_related("patient", "caregiver__user"),
             lambda d: delegation_revoke(actor=request.user, delegation=d),
             done_message=_("%(n)d delegation(s) revoked."),
+        )
+
+    @admin.action(description=_("Stop the caregivers' e-mail copies"), permissions=["change"])
+    def stop_copies(self, request, queryset):
+        self.run_service(
+            request,
+            queryset.select_related("patient", "caregiver__user"),
+            lambda d: delegation_copies_set(actor=request.user, delegation=d, enabled=False),
+            done_message=_("%(n)d delegation(s) send no more copies."),
         )
 
 

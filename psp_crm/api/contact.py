@@ -5,7 +5,8 @@
   marks one read.
 - ``/api/v1/contact-preferences/`` — GET the channel consents, the purpose × channel choices,
   language, quiet hours and reminder time; PATCH the last four; POST ``consents/`` to give or
-  withdraw a channel consent, ``channels/`` to want a purpose on a channel or not.
+  withdraw a channel consent, ``channels/`` to want a purpose on a channel or not; a caregiver
+  POSTs ``copies/`` to get (or stop) e-mail copies of the patient's reminders and notices.
 
 Whose choices: the patient's own, or — with ``patient=<code>`` (query or body) — those of a patient
 who delegated to the caregiver. Everything goes through ``selectors.inbox``,
@@ -29,7 +30,7 @@ from rest_framework.views import APIView
 
 from ..errors import NotFound
 from ..models import Consent, Message, Patient, User
-from ..selectors.contact_preferences import ContactChoices, contact_choices
+from ..selectors.contact_preferences import ContactChoices, contact_choices, copy_choices
 from ..selectors.inbox import inbox_messages
 from ..selectors.patients import patient_self, patients_for_caregiver
 from ..services.contact_preferences import (
@@ -37,9 +38,11 @@ from ..services.contact_preferences import (
     channel_preference_set,
     contact_preferences_update,
 )
+from ..services.delegations import delegation_copies_set
 from ..services.inbox import message_mark_read
 from .pagination import AppPagination
 from .serializers import (
+    CaregiverCopiesSerializer,
     ChannelConsentChangeSerializer,
     ChannelPreferenceChangeSerializer,
     ContactChoicesSerializer,
@@ -171,6 +174,25 @@ class ChannelPreferenceView(APIView):
             enabled=data["enabled"],
         )
         return _choices_response(request.user, patient)
+
+
+class CaregiverCopiesView(APIView):
+    """The caregiver asks for (or stops) e-mail copies of a patient's reminders and notices."""
+
+    @extend_schema(request=CaregiverCopiesSerializer, responses=CaregiverCopiesSerializer)
+    def post(self, request: Request) -> Response:
+        incoming = CaregiverCopiesSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        mine = copy_choices(
+            actor=request.user, patient=_patient(request.user, data["patient"])
+        ).mine
+        if mine is None:
+            raise NotFound(_("No such patient."))
+        delegation = delegation_copies_set(
+            actor=request.user, delegation=mine, enabled=data["receives_copies"]
+        )
+        return Response({"patient": data["patient"], "receives_copies": delegation.receives_copies})
 
 
 class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

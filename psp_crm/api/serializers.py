@@ -342,3 +342,8 @@ class ChannelPreferenceChangeSerializer(serializers.Serializer):
     purpose = serializers.ChoiceField(choices=Purpose.choices)
     channel = serializers.ChoiceField(choices=list(SWITCHABLE_CHANNELS))
     enabled = serializers.BooleanField()
+
+
+class CaregiverCopiesSerializer(serializers.Serializer):
+    patient = serializers.CharField(help_text="The patient you act for (her code)")
+    receives_copies = serializers.BooleanField()

@@ -33,6 +33,11 @@ urlpatterns = [
         name="contact-preferences-consents",
     ),
     path(
+        "contact-preferences/copies/",
+        contact.CaregiverCopiesView.as_view(),
+        name="contact-preferences-copies",
+    ),
+    path(
         "contact-preferences/channels/",
         contact.ChannelPreferenceView.as_view(),
         name="contact-preferences-channels",

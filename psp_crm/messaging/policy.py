@@ -8,6 +8,9 @@
   a row the defaults of ``DEFAULT_CHANNELS`` apply.
 - Quiet hours (``ContactPreferences``) defer every channel but in-app to the end of the quiet
   period, in the patient's time zone.
+- A caregiver who asked for copies (``Delegation.receives_copies``, an active delegation) gets an
+  e-mail copy of the patient's reminders and appointment notices (``COPY_PURPOSES``); turning it
+  off, or the delegation ending, stops the copies not sent yet.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..models import (
     ChannelPreference,
     Consent,
     ContactPreferences,
+    Delegation,
     Patient,
     Purpose,
 )
@@ -41,6 +45,10 @@ DEFAULT_CHANNELS: dict[str, frozenset[str]] = {
     Purpose.CASE_UPDATE: frozenset({Channel.IN_APP, Channel.EMAIL}),
     Purpose.GENERAL: frozenset({Channel.IN_APP}),
 }
+# What a caregiver who asked for copies receives, by e-mail.
+COPY_PURPOSES = frozenset(
+    {Purpose.DOSE_REMINDER, Purpose.ACTIVITY_CONFIRMATION, Purpose.ACTIVITY_RESCHEDULED}
+)
 # Channels a patient can switch per purpose (in-app cannot be switched off).
 SWITCHABLE_CHANNELS: tuple[str, ...] = (Channel.SMS, Channel.EMAIL, Channel.PUSH)
 
@@ -160,3 +168,28 @@ def quiet_until(prefs: ContactPreferences, at: dt.datetime) -> dt.datetime | Non
     if not inside:
         return None
     return dt.datetime.combine(end_day, end, tzinfo=zone)
+
+
+def copy_delegations_of(patient_ids: Iterable[int]) -> dict[int, list[Delegation]]:
+    """Each patient's active delegations whose caregiver wants copies (one query for all)."""
+    out: dict[int, list[Delegation]] = {}
+    for delegation in (
+        Delegation.objects.active()
+        .filter(patient_id__in=set(patient_ids), receives_copies=True)
+        .select_related("caregiver__user")
+        .order_by("pk")
+    ):
+        out.setdefault(delegation.patient_id, []).append(delegation)
+    return out
+
+
+def copies_still_wanted(delegation_ids: Iterable[int]) -> set[int]:
+    """Of these delegations, those still active and still asking for copies (at send time)."""
+    ids = set(delegation_ids)
+    if not ids:
+        return set()
+    return set(
+        Delegation.objects.active()
+        .filter(pk__in=ids, receives_copies=True)
+        .values_list("pk", flat=True)
+    )

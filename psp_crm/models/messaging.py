@@ -148,6 +148,15 @@ class Message(models.Model):
     failed_at = models.DateTimeField(_("gave up at"), null=True, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     provider_ref = models.CharField(_("provider reference"), max_length=100, blank=True)
+    # A caregiver's copy of the patient's message: sent while the delegation wants copies.
+    copy_for = models.ForeignKey(
+        "psp_crm.Delegation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="copies",
+        verbose_name=_("copy for the caregiver of"),
+    )
     dedupe_key = models.CharField(max_length=150, null=True, blank=True, unique=True)
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -139,6 +139,9 @@ class Delegation(models.Model):
     relationship = models.CharField(_("relationship"), max_length=50, blank=True)
     can_log_diary = models.BooleanField(_("may log doses and symptoms"), default=False)
     can_send_reports = models.BooleanField(_("may send reports"), default=False)
+    # The caregiver asked for e-mail copies of the patient's dose reminders and appointment
+    # notices (her own inbox: only she turns them on; either of them may turn them off).
+    receives_copies = models.BooleanField(_("receives copies by e-mail"), default=False)
     valid_from = models.DateTimeField(default=timezone.now)
     valid_until = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

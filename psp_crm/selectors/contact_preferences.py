@@ -9,7 +9,16 @@ from django.utils.translation import gettext_lazy
 
 from ..errors import NotFound
 from ..messaging import policy
-from ..models import Channel, ChannelPreference, Consent, ContactPreferences, Patient, Purpose, User
+from ..models import (
+    Channel,
+    ChannelPreference,
+    Consent,
+    ContactPreferences,
+    Delegation,
+    Patient,
+    Purpose,
+    User,
+)
 from ..services.contact_preferences import _may_manage, _takes_calls_for
 
 # The channels a consent is asked for, in the order the page shows them.
@@ -122,3 +131,22 @@ def contact_choices(*, actor: User, patient: Patient) -> ContactChoices:
         preferences=policy.preferences_of(patient),
         consented=consented,
     )
+
+
+@dataclass(frozen=True)
+class CopyChoices:
+    """Caregivers' e-mail copies: the viewer's own delegation (a caregiver) and, for the patient
+    or staff, every caregiver in force with whether she gets copies."""
+
+    mine: Delegation | None
+    caregivers: list[Delegation]
+
+
+def copy_choices(*, actor: User, patient: Patient) -> CopyChoices:
+    """Who gets copies of the patient's reminders; anyone who may not manage her gets the 404."""
+    if not _may_manage(actor, patient):
+        raise NotFound(_("No such patient."))
+    active = Delegation.objects.active().filter(patient=patient).select_related("caregiver__user")
+    mine = active.filter(caregiver__user=actor).first()
+    caregivers = [] if mine is not None else list(active.order_by("pk"))
+    return CopyChoices(mine=mine, caregivers=caregivers)

@@ -283,7 +283,7 @@ def _messages(
     rows = (
         Message.objects.filter(own, patient=patient, channel__in=channels)
         .annotate(happened_at=Coalesce("sent_at", "created_at"))
-        .select_related("created_by", "enrolment__program")
+        .select_related("created_by", "enrolment__program", "copy_for__caregiver__user")
         .order_by("-happened_at", "-pk")
     )
     result = []
@@ -302,6 +302,9 @@ def _messages(
         if row.read_at:
             state.append("read")
         label = f"{row.get_purpose_display()} ({row.get_channel_display()})"
+        if row.copy_for is not None:
+            copy = _("copy to caregiver %(name)s") % {"name": _name(row.copy_for.caregiver.user)}
+            label = f"{label}, {copy}"
         result.append(
             TimelineItem(
                 when=row.happened_at,

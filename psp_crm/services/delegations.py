@@ -126,3 +126,43 @@ def delegation_change(
     )
     _emit("delegation.changed", delegation)
     return delegation
+
+
+@transaction.atomic
+def delegation_copies_set(*, actor: User, delegation: Delegation, enabled: bool) -> Delegation:
+    """Send the caregiver e-mail copies of the patient's reminders and appointment notices, or not.
+
+    Only the caregiver turns copies on (they go to her own inbox); she, the patient or provider
+    staff may turn them off, which stops at once every copy not sent yet.
+    """
+    delegation = (
+        Delegation.objects.select_for_update()
+        .select_related("caregiver__user", "patient")
+        .get(pk=delegation.pk)
+    )
+    is_caregiver = delegation.caregiver.user_id == actor.pk
+    if enabled and not is_caregiver:
+        raise AccessDenied("Only the caregiver may ask for copies: they go to her own inbox.")
+    if not is_caregiver and not access.can_manage_delegations(actor, delegation.patient):
+        raise AccessDenied("Only the caregiver, the patient or provider staff may stop copies.")
+    if (
+        delegation.revoked_at is not None
+        or not Delegation.objects.active().filter(pk=delegation.pk).exists()
+    ):
+        raise DomainError({"delegation": "This delegation is not in force."})
+    if enabled and not (delegation.caregiver.user.email or "").strip():
+        raise DomainError({"receives_copies": "Add an e-mail address to your account first."})
+    if delegation.receives_copies == enabled:
+        return delegation
+    delegation.receives_copies = enabled
+    delegation.save(update_fields=["receives_copies"])
+    audit_write(
+        actor=actor,
+        action="update",
+        verb="delegation.copies",
+        obj=delegation,
+        patient=delegation.patient,
+        detail={"receives_copies": enabled},
+    )
+    _emit("delegation.changed", delegation)
+    return delegation

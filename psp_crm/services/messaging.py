@@ -46,6 +46,7 @@ from ..models import (
     Case,
     Channel,
     ContactPreferences,
+    Delegation,
     Enrolment,
     Message,
     MessageTemplate,
@@ -83,6 +84,8 @@ NO_ADDRESS: dict[str, str] = {
     Channel.PUSH: "no app login for push notifications",
 }
 SKIP_WITHDRAWN = "consent withdrawn before sending"
+NO_COPIES = "the caregiver no longer asks for copies"
+COPY_PREFIX = "Copy —"
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -214,6 +217,19 @@ def _address(patient: Patient, channel: str, *, strict: bool) -> tuple[str, User
     return "", recipient, "", ""  # in-app: the row is the message, with or without a login
 
 
+def _copy_address(delegation: Delegation) -> tuple[str, User | None, str, str]:
+    """``(to_address, recipient, skip_reason, error)`` of a caregiver's e-mail copy."""
+    user = delegation.caregiver.user
+    email = (user.email or "").strip()
+    if not email:
+        return "", user, NO_ADDRESS[Channel.EMAIL], ""
+    try:
+        validate_email(email)
+    except ValidationError:
+        return email, user, "", f"“{email}” is not a valid e-mail address."
+    return email, user, "", ""
+
+
 def _build(
     *,
     actor: User | None,
@@ -232,11 +248,18 @@ def _build(
     prefs: ContactPreferences,
     consented: bool,
     templates: TemplateCache | None = None,
+    copy_for: Delegation | None = None,
 ) -> Message:
-    """The unsaved message of one send on one channel (status, skip reason or error set)."""
+    """The unsaved message of one send on one channel (status, skip reason or error set).
+
+    With ``copy_for`` it is the caregiver's e-mail copy: addressed to her, its subject says whose.
+    """
     due = due_at or now
     values = _context(patient, enrolment, context, text)
-    to_address, recipient, skip_reason, error = _address(patient, channel, strict=strict)
+    if copy_for is not None:
+        to_address, recipient, skip_reason, error = _copy_address(copy_for)
+    else:
+        to_address, recipient, skip_reason, error = _address(patient, channel, strict=strict)
     subject, body, template = "", "", None
     try:
         subject, body, template = _words(
@@ -252,6 +275,8 @@ def _build(
         if strict:
             raise
         error = error or _error_text(exc)
+    if copy_for is not None:
+        subject = f"{COPY_PREFIX} {patient.full_name}: {subject or body[:60]}"[:SUBJECT_MAX]
     message = Message(
         patient=patient,
         recipient=recipient,
@@ -270,10 +295,13 @@ def _build(
         dedupe_key=dedupe_key or None,
         created_by=actor if actor is not None and actor.is_authenticated else None,
         created_at=now,
+        copy_for=copy_for,
     )
     if not consented:
         message.status = Status.SKIPPED
-        message.skip_reason = f"no consent for {CHANNEL_NAMES[channel]}"
+        message.skip_reason = (
+            NO_COPIES if copy_for is not None else f"no consent for {CHANNEL_NAMES[channel]}"
+        )
     elif skip_reason:
         message.status = Status.SKIPPED
         message.skip_reason = skip_reason
@@ -320,6 +348,7 @@ def _queue(
     now: dt.datetime,
     strict: bool,
     prefs: ContactPreferences,
+    copy_for: Delegation | None = None,
 ) -> Message:
     if dedupe_key:
         existing = Message.objects.filter(dedupe_key=dedupe_key).first()
@@ -340,7 +369,12 @@ def _queue(
         now=now,
         strict=strict,
         prefs=prefs,
-        consented=policy.has_channel_consent(patient, channel),
+        consented=(
+            bool(policy.copies_still_wanted([copy_for.pk]))
+            if copy_for is not None
+            else policy.has_channel_consent(patient, channel)
+        ),
+        copy_for=copy_for,
     )
     try:
         with transaction.atomic():
@@ -480,11 +514,34 @@ def message_notify(
 
     Consent is applied per channel (skipped rows are recorded); problems with an address or a
     template are kept as failed rows, never raised. ``dedupe_key`` is a base: each channel's row
-    is keyed ``<dedupe_key>:<channel>``.
+    is keyed ``<dedupe_key>:<channel>``. Reminders and appointment notices also go, by e-mail,
+    to each caregiver who asked for copies (keyed ``<dedupe_key>:copy:<delegation>``).
     """
     _check_input(patient=patient, purpose=purpose, enrolment=enrolment)
     now = now or timezone.now()
     prefs = policy.preferences_of(patient)
+    copies = []
+    if purpose in policy.COPY_PURPOSES:
+        copies = [
+            _queue(
+                actor=actor,
+                patient=patient,
+                purpose=purpose,
+                channel=Channel.EMAIL,
+                context=context,
+                enrolment=enrolment,
+                activity=activity,
+                case=case,
+                text="",
+                dedupe_key=f"{dedupe_key}:copy:{delegation.pk}" if dedupe_key else None,
+                due_at=None,
+                now=now,
+                strict=False,
+                prefs=prefs,
+                copy_for=delegation,
+            )
+            for delegation in policy.copy_delegations_of([patient.pk]).get(patient.pk, [])
+        ]
     return [
         _queue(
             actor=actor,
@@ -503,7 +560,7 @@ def message_notify(
             prefs=prefs,
         )
         for channel in policy.wanted_channels(patient, purpose)
-    ]
+    ] + copies
 
 
 def message_notify_safely(**kwargs: Any) -> list[Message]:
@@ -647,15 +704,23 @@ def _claim(message_id: int, now: dt.datetime) -> Message | None:
         if message.next_attempt_at is not None and message.next_attempt_at > now:
             return None
         patient = message.patient
-        if patient is not None and not policy.has_channel_consent(patient, message.channel):
+        if message.copy_for_id is not None:
+            withdrawn = not policy.copies_still_wanted([message.copy_for_id])
+            reason = NO_COPIES
+        else:
+            withdrawn = patient is not None and not policy.has_channel_consent(
+                patient, message.channel
+            )
+            reason = SKIP_WITHDRAWN
+        if withdrawn:
             message.status = Status.SKIPPED
-            message.skip_reason = SKIP_WITHDRAWN
+            message.skip_reason = reason
             message.next_attempt_at = None
             _save_outcome(
                 message,
                 "message.skip",
                 ["status", "skip_reason", "next_attempt_at"],
-                {"reason": SKIP_WITHDRAWN},
+                {"reason": reason},
             )
             return None
         if patient is not None and message.channel != Channel.IN_APP:
@@ -850,6 +915,7 @@ def _claim_batch(now: dt.datetime, limit: int) -> tuple[list[Message], int]:
             return [], 0
         patient_ids = {m.patient_id for m in rows if m.patient_id is not None}
         consented = policy.consented_channels_of(patient_ids)
+        wanted_copies = policy.copies_still_wanted(m.copy_for_id for m in rows if m.copy_for_id)
         prefs_of = {
             prefs.patient_id: prefs
             for prefs in ContactPreferences.objects.filter(patient_id__in=patient_ids)
@@ -859,14 +925,17 @@ def _claim_batch(now: dt.datetime, limit: int) -> tuple[list[Message], int]:
         audits: list[AuditEvent] = []
         for message in rows:
             if message.patient_id is not None:
-                if message.channel not in consented[message.patient_id]:
+                if message.copy_for_id is not None:
+                    reason = "" if message.copy_for_id in wanted_copies else NO_COPIES
+                else:
+                    consents = consented[message.patient_id]
+                    reason = "" if message.channel in consents else SKIP_WITHDRAWN
+                if reason:
                     message.status = Status.SKIPPED
-                    message.skip_reason = SKIP_WITHDRAWN
+                    message.skip_reason = reason
                     message.next_attempt_at = None
                     changed.append(message)
-                    audits.append(
-                        _audit_row(message, "message.skip", "update", {"reason": SKIP_WITHDRAWN})
-                    )
+                    audits.append(_audit_row(message, "message.skip", "update", {"reason": reason}))
                     continue
                 if message.channel != Channel.IN_APP:
                     prefs = prefs_of.get(message.patient_id) or ContactPreferences()

@@ -28,7 +28,9 @@ from ..messaging.templates import TemplateCache
 from ..models import (
     Activity,
     AuditEvent,
+    Channel,
     ContactPreferences,
+    Delegation,
     DiaryEntry,
     Enrolment,
     Message,
@@ -92,7 +94,8 @@ def _notify_bulk(notices: Sequence[_Notice], now: dt.datetime, templates: Templa
     The same rules as one by one: one row per wanted channel, consent applied per channel (skips
     recorded with their reason), quiet-hours deferral, address and template problems kept as
     failed rows, dedupe keys ``<key>:<channel>`` (an existing one is not queued again), one audit
-    row per message. One live event per patient. Delivery is queued after commit as one
+    row per message, and the e-mail copies of caregivers who asked (``<key>:copy:<delegation>``).
+    One live event per patient. Delivery is queued after commit as one
     ``deliver_due`` task per ``DELIVER_BATCH`` messages due now (not one task per message).
     """
     if not notices:
@@ -104,20 +107,27 @@ def _notify_bulk(notices: Sequence[_Notice], now: dt.datetime, templates: Templa
     )
     consented = policy.consented_channels_of(patient_ids)
     choices = policy.channel_choices_of(patient_ids, {notice.purpose for notice in notices})
-    planned = [
-        (notice, channel, f"{notice.dedupe_key}:{channel}")
+    planned: list[tuple[_Notice, str, str, Delegation | None]] = [
+        (notice, channel, f"{notice.dedupe_key}:{channel}", None)
         for notice in notices
         for channel in policy.wanted_from_choices(
             notice.purpose, choices.get((notice.patient.pk, notice.purpose), ())
         )
     ]
+    copies = policy.copy_delegations_of(patient_ids)
+    planned += [
+        (notice, Channel.EMAIL, f"{notice.dedupe_key}:copy:{delegation.pk}", delegation)
+        for notice in notices
+        if notice.purpose in policy.COPY_PURPOSES
+        for delegation in copies.get(notice.patient.pk, [])
+    ]
     existing = set(
-        Message.objects.filter(dedupe_key__in=[key for _n, _c, key in planned]).values_list(
+        Message.objects.filter(dedupe_key__in=[key for _n, _c, key, _d in planned]).values_list(
             "dedupe_key", flat=True
         )
     )
     messages: list[Message] = []
-    for notice, channel, key in planned:
+    for notice, channel, key, copy_for in planned:
         if key in existing:
             continue
         existing.add(key)
@@ -138,8 +148,9 @@ def _notify_bulk(notices: Sequence[_Notice], now: dt.datetime, templates: Templa
                     now=now,
                     strict=False,
                     prefs=notice.prefs,
-                    consented=channel in consented[notice.patient.pk],
+                    consented=copy_for is not None or channel in consented[notice.patient.pk],
                     templates=templates,
+                    copy_for=copy_for,
                 )
             )
         except Exception:  # one patient's problem must not stop everyone's messages

@@ -194,3 +194,35 @@ def test_nobody_else_opens_or_reads_annas_message(api, note, email):
     assert note.pk not in [m["id"] for m in client.get(MESSAGES).json()["results"]]
     note.refresh_from_db()
     assert note.read_at is None
+
+
+# --- caregivers' copies -----------------------------------------------------------------------
+
+COPIES = "/api/v1/contact-preferences/copies/"
+
+
+def test_luca_asks_for_copies_from_his_app(api, anna):
+    from psp_crm.models import Delegation
+
+    response = api(LUCA).post(
+        COPIES, {"patient": anna.code, "receives_copies": True}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json() == {"patient": anna.code, "receives_copies": True}
+    delegation = Delegation.objects.active().get(patient=anna, caregiver__user__email=LUCA)
+    assert delegation.receives_copies
+    off = api(LUCA).post(COPIES, {"patient": anna.code, "receives_copies": False}, format="json")
+    assert off.json()["receives_copies"] is False
+
+
+@pytest.mark.parametrize("email", [ANNA, *OTHERS])
+def test_only_her_caregiver_asks_for_copies(api, anna, email):
+    response = api(email).post(
+        COPIES, {"patient": anna.code, "receives_copies": True}, format="json"
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"receives_copies": True}, {"patient": "x"}, {}])
+def test_bad_copies_requests_are_400s(api, anna, body):
+    assert api(LUCA).post(COPIES, body, format="json").status_code == 400

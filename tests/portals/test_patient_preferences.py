@@ -220,3 +220,73 @@ def test_other_roles_are_refused(signed_in, anna, email):
     assert client.get(f"{URL}?patient={anna.code}").status_code in (403, 404)
     response = client.post(URL, {"form": "consent", "channel": "sms", "given": "0"})
     assert response.status_code in (403, 404)
+
+
+# --- caregivers' e-mail copies ----------------------------------------------------------------
+
+
+def _lucas_delegation(anna):
+    from psp_crm.models import Delegation
+
+    return Delegation.objects.active().get(patient=anna, caregiver__user__email=LUCA)
+
+
+def test_luca_asks_for_copies_and_anna_stops_them(signed_in, anna):
+    delegation = _lucas_delegation(anna)
+    luca_url = f"/patient/p/{anna.code}/preferences/"
+    luca = signed_in(LUCA)
+    html = luca.get(luca_url).content.decode()
+    assert 'data-testid="caregiver-copies"' in html and "Send me copies" in html
+    response = luca.post(luca_url, {"form": "copies", "delegation": delegation.pk, "enabled": "1"})
+    assert response.status_code == 302
+    delegation.refresh_from_db()
+    assert delegation.receives_copies
+    assert "Stop my copies" in luca.get(luca_url).content.decode()
+
+    page = signed_in(ANNA).get(URL).content.decode()
+    row = page[page.index(f'data-caregiver="{LUCA}"') :]
+    assert "gets copies" in row[: row.index("</li>")]
+    response = signed_in(ANNA).post(
+        URL, {"form": "copies", "delegation": delegation.pk, "enabled": "0"}
+    )
+    assert response.status_code == 302
+    delegation.refresh_from_db()
+    assert not delegation.receives_copies
+
+
+def test_anna_cannot_turn_copies_on_for_luca(signed_in, anna):
+    delegation = _lucas_delegation(anna)
+    response = signed_in(ANNA).post(
+        URL, {"form": "copies", "delegation": delegation.pk, "enabled": "1"}
+    )
+    assert response.status_code == 400
+    assert "Only the caregiver may ask for copies" in response.content.decode()
+    delegation.refresh_from_db()
+    assert not delegation.receives_copies
+
+
+@pytest.mark.parametrize("data", [{"enabled": "1"}, {"delegation": "x", "enabled": "1"}, {}])
+def test_bad_copies_input_is_a_400(signed_in, anna, data):
+    delegation = _lucas_delegation(anna)
+    response = signed_in(LUCA).post(
+        f"/patient/p/{anna.code}/preferences/", {"form": "copies", **data}
+    )
+    assert response.status_code == 400
+    delegation.refresh_from_db()
+    assert not delegation.receives_copies
+
+
+def test_marco_cannot_touch_lucas_copies_for_anna(signed_in, anna):
+    delegation = _lucas_delegation(anna)
+    response = signed_in(MARCO).post(
+        f"/patient/p/{anna.code}/preferences/",
+        {"form": "copies", "delegation": delegation.pk, "enabled": "1"},
+    )
+    assert response.status_code in (403, 404)
+    # His own page offers no delegation of Anna's.
+    response = signed_in(MARCO).post(
+        URL, {"form": "copies", "delegation": delegation.pk, "enabled": "0"}
+    )
+    assert response.status_code == 400
+    delegation.refresh_from_db()
+    assert not delegation.receives_copies

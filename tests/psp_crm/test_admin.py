@@ -397,6 +397,20 @@ def test_delegation_revoke_action(client, world):
     assert [level for level, _text in messages_of(response)] == ["error"]
 
 
+def test_delegation_stop_copies_action(client, world):
+    Delegation.objects.filter(pk=world.delegation.pk).update(receives_copies=True)
+    client.force_login(world.staff)
+    response = client.post(
+        url(Delegation),
+        {"action": "stop_copies", "_selected_action": [world.delegation.pk], "index": 0},
+        follow=True,
+    )
+    assert response.status_code == 200
+    world.delegation.refresh_from_db()
+    assert not world.delegation.receives_copies
+    assert AuditEvent.objects.filter(verb="delegation.copies", actor=world.staff).exists()
+
+
 def test_delegation_grant_refusal_is_a_message(client, world):
     client.force_login(world.staff)
     response = client.post(
