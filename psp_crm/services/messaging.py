@@ -520,26 +520,13 @@ def message_notify(
     _check_input(patient=patient, purpose=purpose, enrolment=enrolment)
     now = now or timezone.now()
     prefs = policy.preferences_of(patient)
-    copies = []
+    # (channel, dedupe suffix, the caregiver's delegation for a copy)
+    plan: list[tuple[str, str, Delegation | None]] = [
+        (channel, channel, None) for channel in policy.wanted_channels(patient, purpose)
+    ]
     if purpose in policy.COPY_PURPOSES:
-        copies = [
-            _queue(
-                actor=actor,
-                patient=patient,
-                purpose=purpose,
-                channel=Channel.EMAIL,
-                context=context,
-                enrolment=enrolment,
-                activity=activity,
-                case=case,
-                text="",
-                dedupe_key=f"{dedupe_key}:copy:{delegation.pk}" if dedupe_key else None,
-                due_at=None,
-                now=now,
-                strict=False,
-                prefs=prefs,
-                copy_for=delegation,
-            )
+        plan += [
+            (Channel.EMAIL, f"copy:{delegation.pk}", delegation)
             for delegation in policy.copy_delegations_of([patient.pk]).get(patient.pk, [])
         ]
     return [
@@ -553,14 +540,15 @@ def message_notify(
             activity=activity,
             case=case,
             text="",
-            dedupe_key=f"{dedupe_key}:{channel}" if dedupe_key else None,
+            dedupe_key=f"{dedupe_key}:{suffix}" if dedupe_key else None,
             due_at=None,
             now=now,
             strict=False,
             prefs=prefs,
+            copy_for=copy_for,
         )
-        for channel in policy.wanted_channels(patient, purpose)
-    ] + copies
+        for channel, suffix, copy_for in plan
+    ]
 
 
 def message_notify_safely(**kwargs: Any) -> list[Message]:
