@@ -1,7 +1,7 @@
 """Admin of messages and reminders: templates per program and language, every send with its
-delivery history (failed sends are retried from here), contact preferences (read-only: they change
-through the patient portal and its services), inbound SMS and the
-contact centre's call scripts.
+delivery history (failed sends are retried from here), contact preferences (staff change them
+at the patient's request through the same services as her portal), inbound SMS and the contact
+centre's call scripts.
 """
 
 from __future__ import annotations
@@ -11,17 +11,24 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from ..messaging.policy import SWITCHABLE_CHANNELS
 from ..messaging.templates import VARIABLES, validate_template
 from ..models import (
     CallScript,
+    Channel,
     ChannelPreference,
     ContactPreferences,
     InboundSms,
     Message,
     MessageTemplate,
 )
+from ..services.contact_preferences import (
+    channel_preference_set,
+    contact_preferences_errors,
+    contact_preferences_update,
+)
 from ..services.messaging import message_retry_now
-from .base import ReadOnlyAdminMixin, ScopedAdmin, staff_programs
+from .base import ReadOnlyAdminMixin, ScopedAdmin, adopt, staff_programs
 
 
 class MessageTemplateForm(forms.ModelForm):
@@ -116,23 +123,117 @@ class MessageAdmin(ScopedAdmin):
         )
 
 
+class ContactPreferencesForm(forms.ModelForm):
+    """Shows the service's refusals (quiet hours, reminder time) on their fields before saving."""
+
+    class Meta:
+        model = ContactPreferences
+        fields = ("patient", "language", "quiet_start", "quiet_end", "reminder_time")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        fields = ("language", "quiet_start", "quiet_end", "reminder_time")
+        if not any(name in self.errors for name in fields):
+            errors = contact_preferences_errors(**{name: cleaned.get(name) for name in fields})
+            for field, message in errors.items():
+                self.add_error(field, message)
+        return cleaned
+
+
+class NoDeleteMixin:
+    """Contact choices are switched, never deleted: the history stays in the audit log."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(ContactPreferences)
-class ContactPreferencesAdmin(ReadOnlyAdminMixin, ScopedAdmin):
+class ContactPreferencesAdmin(NoDeleteMixin, ScopedAdmin):
+    """A patient asks staff (by phone, letter) to change her language, quiet hours or reminder
+    time: staff of her programs do it here, through ``contact_preferences_update``."""
+
     scope = "patient"
     audit_patient_path = "patient"
+    form = ContactPreferencesForm
     list_display = ("patient", "language", "quiet_start", "quiet_end", "reminder_time")
+    list_filter = ("language",)
+    list_select_related = ("patient",)
     search_fields = ("=patient__code", "patient__last_name")
-    autocomplete_fields = ("patient", "updated_by")
+    autocomplete_fields = ("patient",)
+
+    def get_fields(self, request, obj=None):
+        fields = ("patient", "language", "quiet_start", "quiet_end", "reminder_time")
+        return fields if obj is None else (*fields, "updated_at", "updated_by")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("patient", "updated_at", "updated_by")
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        prefs = contact_preferences_update(
+            actor=request.user,
+            patient=obj.patient,
+            language=data["language"],
+            quiet_start=data.get("quiet_start"),
+            quiet_end=data.get("quiet_end"),
+            reminder_time=data["reminder_time"],
+        )
+        adopt(obj, prefs)
+
+
+class ChannelPreferenceForm(forms.ModelForm):
+    """Only the channels a patient may switch (in-app messages are always on)."""
+
+    channel = forms.ChoiceField(
+        label=_("channel"),
+        choices=[(c, Channel(c).label) for c in SWITCHABLE_CHANNELS],
+        help_text=_(
+            "In-app messages are always on. A wanted channel without the patient's consent is "
+            "skipped at send time, and the skip is recorded."
+        ),
+    )
+
+    class Meta:
+        model = ChannelPreference
+        fields = ("patient", "purpose", "channel", "enabled")
 
 
 @admin.register(ChannelPreference)
-class ChannelPreferenceAdmin(ReadOnlyAdminMixin, ScopedAdmin):
+class ChannelPreferenceAdmin(NoDeleteMixin, ScopedAdmin):
+    """Which purposes the patient wants on which channel, switched through
+    ``channel_preference_set`` (audited; the next send reads it)."""
+
     scope = "patient"
     audit_patient_path = "patient"
-    list_display = ("patient", "purpose", "channel", "enabled", "updated_at")
+    form = ChannelPreferenceForm
+    list_display = ("patient", "purpose", "channel", "enabled", "updated_at", "updated_by")
     list_filter = ("purpose", "channel", "enabled")
+    list_select_related = ("patient", "updated_by")
     search_fields = ("=patient__code", "patient__last_name")
-    autocomplete_fields = ("patient", "updated_by")
+    autocomplete_fields = ("patient",)
+
+    def get_fields(self, request, obj=None):
+        fields = ("patient", "purpose", "channel", "enabled")
+        return fields if obj is None else (*fields, "updated_at", "updated_by")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Once a row exists only "wanted" switches; another purpose or channel is another row.
+        return () if obj is None else ("patient", "purpose", "channel", "updated_at", "updated_by")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            kwargs["form"] = forms.ModelForm  # the read-only channel needs no choice field
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        preference = channel_preference_set(
+            actor=request.user,
+            patient=obj.patient,
+            purpose=obj.purpose,
+            channel=obj.channel,
+            enabled=form.cleaned_data["enabled"],
+        )
+        adopt(obj, preference)
 
 
 @admin.register(InboundSms)

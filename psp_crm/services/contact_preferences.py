@@ -264,6 +264,36 @@ def _check_time(errors: dict[str, str], field: str, value: object, *, required: 
         errors[field] = "Give a time of day (hours and minutes)."
 
 
+def contact_preferences_errors(
+    *,
+    language: object,
+    quiet_start: object,
+    quiet_end: object,
+    reminder_time: object,
+) -> dict[str, str]:
+    """What is wrong with these contact choices, by field (empty when they may be saved).
+
+    The forms of every face (portal, admin) show these on their fields before saving.
+    """
+    errors: dict[str, str] = {}
+    if language not in Language.values:
+        errors["language"] = f"Unknown language: use one of {', '.join(Language.values)}."
+    _check_time(errors, "quiet_start", quiet_start, required=False)
+    _check_time(errors, "quiet_end", quiet_end, required=False)
+    _check_time(errors, "reminder_time", reminder_time, required=True)
+    if errors:
+        return errors
+    if (quiet_start is None) != (quiet_end is None):
+        missing = "quiet_end" if quiet_end is None else "quiet_start"
+        errors[missing] = "Give both the start and the end of the quiet hours, or neither."
+    elif quiet_start is not None and quiet_start == quiet_end:
+        errors["quiet_end"] = "The quiet hours must end at another time than they start."
+    elif _within(reminder_time, quiet_start, quiet_end):  # type: ignore[arg-type]
+        # A reminder in the quiet hours would only leave when they end.
+        errors["reminder_time"] = "Choose a reminder time outside the quiet hours."
+    return errors
+
+
 @transaction.atomic
 def contact_preferences_update(
     *,
@@ -276,21 +306,9 @@ def contact_preferences_update(
 ) -> ContactPreferences:
     """Set the patient's language, quiet hours (both bounds, or none) and dose-reminder time."""
     _require_manager(actor, patient)
-    errors: dict[str, str] = {}
-    if language not in Language.values:
-        errors["language"] = f"Unknown language: use one of {', '.join(Language.values)}."
-    _check_time(errors, "quiet_start", quiet_start, required=False)
-    _check_time(errors, "quiet_end", quiet_end, required=False)
-    _check_time(errors, "reminder_time", reminder_time, required=True)
-    if not errors:
-        if (quiet_start is None) != (quiet_end is None):
-            missing = "quiet_end" if quiet_end is None else "quiet_start"
-            errors[missing] = "Give both the start and the end of the quiet hours, or neither."
-        elif quiet_start is not None and quiet_start == quiet_end:
-            errors["quiet_end"] = "The quiet hours must end at another time than they start."
-        elif _within(reminder_time, quiet_start, quiet_end):
-            # A reminder in the quiet hours would only leave when they end.
-            errors["reminder_time"] = "Choose a reminder time outside your quiet hours."
+    errors = contact_preferences_errors(
+        language=language, quiet_start=quiet_start, quiet_end=quiet_end, reminder_time=reminder_time
+    )
     if errors:
         raise DomainError(errors)
     prefs = ContactPreferences.objects.select_for_update().filter(patient=patient).first()

@@ -129,7 +129,7 @@ def test_language_and_quiet_hours_are_saved(signed_in, anna):
             "Give both the start and the end of the quiet hours, or neither.",
         ),
         ({"contact-quiet_start": "25:99"}, "Enter a valid time."),
-        ({"contact-reminder_time": "23:00"}, "Choose a reminder time outside your quiet hours."),
+        ({"contact-reminder_time": "23:00"}, "Choose a reminder time outside the quiet hours."),
         ({"contact-language": "xx"}, "Select a valid choice."),
     ],
 )

@@ -353,7 +353,7 @@ def test_contact_preferences_are_saved(world, pushed, django_capture_on_commit_c
         ({"quiet_start": None, "quiet_end": dt.time(7)}, "quiet_start", "both"),
         ({"quiet_start": dt.time(7), "quiet_end": dt.time(7)}, "quiet_end", "another time"),
         ({"language": "klingon"}, "language", "Unknown language"),
-        ({"reminder_time": dt.time(23)}, "reminder_time", "outside your quiet hours"),
+        ({"reminder_time": dt.time(23)}, "reminder_time", "outside the quiet hours"),
         ({"reminder_time": None}, "reminder_time", "Give a time"),
     ],
 )
