@@ -203,3 +203,25 @@ def test_consent_withdrawal_on_a_call_matrix(client, demo_user, world, email):
     )
     assert response.status_code == WITHDRAW_ON_CALL[email], email
     assert in_force() is (WITHDRAW_ON_CALL[email] != 302)
+
+
+@pytest.mark.parametrize("email", ACCOUNTS, ids=[a.split("@")[0] for a in ACCOUNTS])
+def test_contact_settings_on_a_call_matrix(client, demo_user, world, email):
+    """She asks on a call for English messages: the same who-may as the withdrawal above."""
+    from psp_crm.models import ContactPreferences
+
+    client.force_login(demo_user(email))
+    response = client.post(
+        f"/operator/patients/{world['anna_code']}/contact-settings/",
+        {
+            "contact-language": "en",
+            "contact-quiet_start": "",
+            "contact-quiet_end": "",
+            "contact-reminder_time": "09:00",
+        },
+    )
+    assert response.status_code == WITHDRAW_ON_CALL[email], email
+    changed = ContactPreferences.objects.filter(
+        patient_id=world["anna_patient"], language="en"
+    ).exists()
+    assert changed is (WITHDRAW_ON_CALL[email] == 302)

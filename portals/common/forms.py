@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psp_crm.models import AdverseEvent, Enrolment, Patient, User
+from psp_crm.models import AdverseEvent, ContactPreferences, Enrolment, Language, Patient, User
 from psp_crm.selectors.timeline import CHANNELS
 from psp_crm.services.adverse_events import adverse_event_capture
 
@@ -108,3 +108,40 @@ class AdverseEventFacts(forms.Form):
             first_known_at=data["first_known_at"],
             **source,
         )
+
+
+# --- contact choices (the patient's portal, and the contact centre on her call) ---------------
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
+class ContactPreferencesForm(forms.Form):
+    """Language, quiet hours and the time of dose reminders."""
+
+    language = forms.ChoiceField(label=_("Language of messages"), choices=Language.choices)
+    quiet_start = forms.TimeField(
+        label=_("Quiet hours from"),
+        required=False,
+        widget=TimeInput(),
+        help_text=_("No SMS, e-mail or push in the quiet hours; leave both empty for none."),
+    )
+    quiet_end = forms.TimeField(label=_("Quiet hours until"), required=False, widget=TimeInput())
+    reminder_time = forms.TimeField(label=_("Dose reminders at"), widget=TimeInput())
+
+    @classmethod
+    def for_preferences(
+        cls, prefs: ContactPreferences, data: Any = None, *, prefix: str = "contact"
+    ) -> ContactPreferencesForm:
+        """The form filled with the patient's current choices (bound to ``data`` when posted)."""
+        initial = {
+            "language": prefs.language,
+            "quiet_start": prefs.quiet_start,
+            "quiet_end": prefs.quiet_end,
+            "reminder_time": prefs.reminder_time,
+        }
+        return cls(data, initial=initial, prefix=prefix)

@@ -29,6 +29,11 @@ urlpatterns = [
         views.ConsentWithdrawView.as_view(),
         name="consent_withdraw",
     ),
+    path(
+        "patients/<str:code>/contact-settings/",
+        views.ContactSettingsOnCallView.as_view(),
+        name="contact_settings",
+    ),
     path("activities/<int:activity_id>/cancel/", views.CancelView.as_view(), name="cancel"),
     path("activities/<int:activity_id>/no-show/", views.NoShowView.as_view(), name="no_show"),
 ]

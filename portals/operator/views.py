@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
-from portals.common.forms import TimelineFilterForm
+from portals.common.forms import ContactPreferencesForm, TimelineFilterForm
 from portals.common.views import PortalView
 from psp_crm.access import sees_clinical_data
 from psp_crm.errors import AccessDenied, DomainError, NotFound
@@ -33,7 +33,11 @@ from psp_crm.selectors.call_list import (
     recent_interactions,
     script_for,
 )
-from psp_crm.selectors.contact_preferences import CONSENT_CHANNELS, channel_consents_on_call
+from psp_crm.selectors.contact_preferences import (
+    CONSENT_CHANNELS,
+    channel_consents_on_call,
+    contact_settings_on_call,
+)
 from psp_crm.selectors.timeline import (
     case_for,
     clinical_patient,
@@ -46,7 +50,10 @@ from psp_crm.selectors.timeline import (
 )
 from psp_crm.services import activities as services
 from psp_crm.services.audit import audit_patient_read
-from psp_crm.services.contact_preferences import channel_consent_withdraw_on_call
+from psp_crm.services.contact_preferences import (
+    channel_consent_withdraw_on_call,
+    contact_preferences_update,
+)
 from psp_crm.services.interactions import (
     case_assign,
     case_open,
@@ -398,6 +405,8 @@ class TimelineView(OperatorView):
         )
         for name, form in self.forms(patient, programs).items():
             kwargs.setdefault(name, form)
+        settings = contact_settings_on_call(actor=actor, patient=patient)
+        kwargs.setdefault("contact_form", ContactPreferencesForm.for_preferences(settings))
         reason = self.request.GET.get("reason", "")
         script = None
         if reason in Interaction.Reason.values:
@@ -416,6 +425,7 @@ class TimelineView(OperatorView):
             script=script,
             script_reason=reason if script is not None else "",
             channel_consents=channel_consents_on_call(actor=actor, patient=patient),
+            contact_settings=settings,
             page_title=patient.full_name,
             **kwargs,
         )
@@ -537,6 +547,31 @@ class ConsentWithdrawView(OperatorView):
         else:
             messages.info(request, _t("She had no consent to %(channel)s.") % {"channel": label})
         return redirect("operator:timeline", code=patient.code)
+
+
+class ContactSettingsOnCallView(TimelineView):
+    """POST: on the call she asks to be contacted in another language, at other hours or to have
+    her dose reminders at another time. Errors show on the timeline's form (400); the same 404 as
+    the timeline for a patient the operator may not open."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        patient = self.get_patient()
+        settings = contact_settings_on_call(actor=request.user, patient=patient)
+        form = ContactPreferencesForm.for_preferences(settings, request.POST)
+        if form.is_valid():
+            try:
+                contact_preferences_update(actor=request.user, patient=patient, **form.cleaned_data)
+            except DomainError as exc:
+                _apply_domain_errors(form, exc)
+            else:
+                messages.success(
+                    request, _t("Her language, quiet hours and reminder time were saved.")
+                )
+                return redirect("operator:timeline", code=patient.code)
+        context = self.get_context_data(patient=patient, contact_form=form)
+        return self.render_to_response(context, status=400)
 
 
 class CaseStatusView(OperatorView):

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psp_crm.models import Channel, DiaryEntry, Language
+from psp_crm.models import Channel, DiaryEntry
 from psp_crm.models.diary import symptoms_for_pathology
 from psp_crm.services.diary import UNIT_CONVERSIONS
 
@@ -223,13 +223,6 @@ class DelegationChangeForm(forms.Form):
 # --- contact preferences ----------------------------------------------------------------------
 
 
-class TimeInput(forms.TimeInput):
-    input_type = "time"
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="%H:%M", **kwargs)
-
-
 class ChannelConsentForm(forms.Form):
     """Give or withdraw the consent to be contacted on one channel."""
 
@@ -306,17 +299,3 @@ class ChannelPreferencesForm(forms.Form):
                 if wanted != cell.wanted:
                     changed.append((row.purpose, cell.channel, wanted))
         return changed
-
-
-class ContactPreferencesForm(forms.Form):
-    """Language, quiet hours and the time of dose reminders."""
-
-    language = forms.ChoiceField(label=_("Language of messages"), choices=Language.choices)
-    quiet_start = forms.TimeField(
-        label=_("Quiet hours from"),
-        required=False,
-        widget=TimeInput(),
-        help_text=_("No SMS, e-mail or push in the quiet hours; leave both empty for none."),
-    )
-    quiet_end = forms.TimeField(label=_("Quiet hours until"), required=False, widget=TimeInput())
-    reminder_time = forms.TimeField(label=_("Dose reminders at"), widget=TimeInput())

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portals.common.forms import ContactPreferencesForm
 from portals.common.views import PortalView
 from psp_crm.access import Role
 from psp_crm.attachments import attachment_response
@@ -67,7 +68,6 @@ from .forms import (
     CaregiverCopiesForm,
     ChannelConsentForm,
     ChannelPreferencesForm,
-    ContactPreferencesForm,
     CorrectionForm,
     DelegationChangeForm,
     DelegationGrantForm,
@@ -567,18 +567,10 @@ class PreferencesView(PatientChoiceMixin, PatientScopedView):
     template_name = "portals/patient/preferences.html"
     page_title = gettext_lazy("Contact preferences")
 
-    def contact_form(self, prefs, data=None) -> ContactPreferencesForm:
-        initial = {
-            "language": prefs.language,
-            "quiet_start": prefs.quiet_start,
-            "quiet_end": prefs.quiet_end,
-            "reminder_time": prefs.reminder_time,
-        }
-        return ContactPreferencesForm(data, initial=initial, prefix="contact")
-
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         choices = contact_choices(actor=self.request.user, patient=self.patient)
-        kwargs.setdefault("contact_form", self.contact_form(choices.preferences))
+        contact_form = ContactPreferencesForm.for_preferences(choices.preferences)
+        kwargs.setdefault("contact_form", contact_form)
         kwargs.setdefault("grid_form", ChannelPreferencesForm(grid=choices.grid, prefix="grid"))
         copies = copy_choices(actor=self.request.user, patient=self.patient)
         return super().get_context_data(choices=choices, copies=copies, **kwargs)
@@ -674,7 +666,7 @@ class PreferencesView(PatientChoiceMixin, PatientScopedView):
         return self.render_to_response(self.get_context_data(grid_form=form), status=400)
 
     def post_contact(self, request: HttpRequest, choices) -> HttpResponse:
-        form = self.contact_form(choices.preferences, request.POST)
+        form = ContactPreferencesForm.for_preferences(choices.preferences, request.POST)
         if form.is_valid():
             try:
                 contact_preferences_update(

@@ -99,6 +99,16 @@ def channel_consents_on_call(*, actor: User, patient: Patient) -> list[ChannelCo
     return _channel_consents(patient)[0]
 
 
+def contact_settings_on_call(*, actor: User, patient: Patient) -> ContactPreferences:
+    """Her language, quiet hours and reminder time, for the counsellor she asks to change them.
+
+    The same reader and 404 as ``channel_consents_on_call``; defaults when never saved.
+    """
+    if not _takes_calls_for(actor, patient):
+        raise NotFound(_("No such patient."))
+    return policy.preferences_of(patient)
+
+
 def contact_choices(*, actor: User, patient: Patient) -> ContactChoices:
     """The patient's contact choices, for whoever may manage them; anyone else gets the 404."""
     if not _may_manage(actor, patient):

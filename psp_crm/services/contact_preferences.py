@@ -304,8 +304,20 @@ def contact_preferences_update(
     quiet_end: dt.time | None,
     reminder_time: dt.time,
 ) -> ContactPreferences:
-    """Set the patient's language, quiet hours (both bounds, or none) and dose-reminder time."""
-    _require_manager(actor, patient)
+    """Set the patient's language, quiet hours (both bounds, or none) and dose-reminder time.
+
+    Besides those who manage her choices, the counsellor (or nurse) she asks on a call may change
+    them: they are how and when she is reached, not what she agreed to.
+    """
+    if _may_manage(actor, patient):
+        via = _via_for(actor, patient)
+    elif _takes_calls_for(actor, patient):
+        via = Consent.Via.CONTACT_CENTRE
+    else:
+        raise AccessDenied(
+            "Only the patient, a caregiver acting for her, her program's staff or a counsellor "
+            "she calls may change when and in which language she is contacted."
+        )
     errors = contact_preferences_errors(
         language=language, quiet_start=quiet_start, quiet_end=quiet_end, reminder_time=reminder_time
     )
@@ -339,7 +351,7 @@ def contact_preferences_update(
         verb="contact_preferences.update",
         obj=prefs,
         patient=patient,
-        detail={"before": before, "after": after},
+        detail={"before": before, "after": after, "via": via},
     )
     send_event_on_commit("preferences.changed", groups=_groups(patient), patient=patient.pk)
     return prefs

@@ -108,3 +108,34 @@ def test_anna_asks_on_the_call_to_stop_sms_and_sees_it_in_her_preferences(
     row = patient.get_by_test_id("channel-consents").locator('li[data-channel="sms"]')
     expect(row.get_by_test_id("consent-state")).to_have_text("withdrawn")
     expect(row).to_contain_text("Contact centre call")
+
+
+def test_anna_asks_on_the_call_for_english_and_later_reminders(sign_in, second_page, live_server):
+    """Neri changes Anna's language and reminder time on the call (a reminder inside the quiet
+    hours is refused on its field first); Anna finds the new settings in her preferences."""
+    neri = sign_in("counsellor.neri@curaplus.example")
+    anna = Patient.objects.get(user__email="anna.conti@example.com")
+    neri.goto(f"{live_server.url}/operator/patients/{anna.code}/timeline/")
+    expect(neri.get_by_test_id("contact-settings")).to_contain_text("Italian")
+    neri.get_by_text("She asks to change the language, quiet hours or reminder time").click()
+    form = neri.get_by_test_id("contact-settings-form")
+    form.get_by_label("Language of messages").select_option("en")
+    form.get_by_label("Quiet hours from").fill("22:00")
+    form.get_by_label("Quiet hours until").fill("07:00")
+    form.get_by_label("Dose reminders at").fill("06:30")
+    form.get_by_role("button", name="Save her choices").click()
+    expect(neri.get_by_test_id("contact-settings-form")).to_contain_text(
+        "Choose a reminder time outside the quiet hours."
+    )
+    neri.get_by_test_id("contact-settings-form").get_by_label("Dose reminders at").fill("07:30")
+    neri.get_by_test_id("contact-settings-form").get_by_role(
+        "button", name="Save her choices"
+    ).click()
+    expect(neri.locator(".alert").first).to_contain_text("reminder time were saved")
+    expect(neri.get_by_test_id("contact-settings")).to_contain_text("English")
+    expect(neri.get_by_test_id("contact-settings")).to_contain_text("07:30")
+
+    patient = second_page("anna.conti@example.com")
+    patient.get_by_role("link", name="Contact preferences").click()
+    expect(patient.locator("select[name='contact-language']")).to_have_value("en")
+    expect(patient.locator("input[name='contact-reminder_time']")).to_have_value("07:30")

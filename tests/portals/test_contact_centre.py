@@ -669,3 +669,91 @@ def test_logistics_clients_and_doctors_cannot_withdraw_from_the_operator_portal(
 def test_withdrawal_needs_a_post(signed_in, anna):
     response = signed_in(NERI).get(f"/operator/patients/{anna.code}/consents/withdraw/")
     assert response.status_code == 405
+
+
+# --- the patient asks on the call to change her language, quiet hours or reminder time ---------
+
+
+def _settings(client, anna, **overrides):
+    data = {
+        "contact-language": "en",
+        "contact-quiet_start": "22:30",
+        "contact-quiet_end": "07:30",
+        "contact-reminder_time": "08:00",
+    }
+    data.update({f"contact-{k}": v for k, v in overrides.items()})
+    return client.post(f"/operator/patients/{anna.code}/contact-settings/", data)
+
+
+def test_counsellor_reads_her_contact_settings_on_the_timeline(signed_in, anna):
+    html = signed_in(NERI).get(_timeline(anna)).content.decode()
+    settings_line = html[html.index('data-testid="contact-settings"') :]
+    settings_line = settings_line[: settings_line.index("</p>")]
+    assert "Italian" in settings_line and "dose reminders at" in settings_line
+    assert 'data-testid="contact-settings-form"' in html
+    assert 'name="contact-reminder_time"' in html
+
+
+def test_patient_asks_on_the_call_for_english_and_later_reminders(signed_in, anna):
+    client = signed_in(NERI)
+    response = _settings(client, anna)
+    assert response.status_code == 302 and response.url == _timeline(anna)
+    prefs = ContactPreferences.objects.get(patient=anna)
+    assert (prefs.language, prefs.quiet_start, prefs.quiet_end, prefs.reminder_time) == (
+        "en",
+        dt.time(22, 30),
+        dt.time(7, 30),
+        dt.time(8),
+    )
+    assert prefs.updated_by.email == NERI
+    from psp_crm.models import AuditEvent
+
+    event = AuditEvent.objects.filter(verb="contact_preferences.update", patient=anna).latest("pk")
+    assert event.detail["via"] == Consent.Via.CONTACT_CENTRE
+    html = client.get(_timeline(anna)).content.decode()
+    assert "Her language, quiet hours and reminder time were saved." in html
+    line = html[html.index('data-testid="contact-settings"') :]
+    assert "English" in line[: line.index("</p>")] and "22:30" in line[: line.index("</p>")]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "text"),
+    [
+        ({"reminder_time": "23:00"}, "Choose a reminder time outside the quiet hours."),
+        ({"quiet_end": ""}, "Give both the start and the end of the quiet hours, or neither."),
+        ({"reminder_time": "25:99"}, "Enter a valid time."),
+        ({"language": "xx"}, "Select a valid choice."),
+    ],
+)
+def test_bad_settings_on_the_call_are_field_errors_and_change_nothing(
+    signed_in, anna, overrides, text
+):
+    response = _settings(signed_in(NERI), anna, **overrides)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert text in html
+    form = html[html.index('data-testid="contact-settings-form"') :]
+    assert text in form[: form.index("</form>")]  # on the form she was filling, not elsewhere
+    assert not ContactPreferences.objects.filter(patient=anna, language="xx").exists()
+    assert not ContactPreferences.objects.filter(patient=anna, reminder_time=dt.time(23)).exists()
+    assert not ContactPreferences.objects.filter(patient=anna, updated_by__email=NERI).exists()
+
+
+def test_counsellor_of_another_program_cannot_change_annas_settings(stranger, anna):
+    response = _settings(_login(stranger), anna)
+    assert response.status_code == 404
+    assert not ContactPreferences.objects.filter(patient=anna, language="en").exists()
+
+
+@pytest.mark.parametrize("email", [GALLO, NORTHWIND, ROSSI])
+def test_logistics_clients_and_doctors_cannot_change_settings_from_the_operator_portal(
+    signed_in, anna, email
+):
+    response = _settings(signed_in(email), anna)
+    assert response.status_code in (403, 404)
+    assert not ContactPreferences.objects.filter(patient=anna, language="en").exists()
+
+
+def test_changing_settings_needs_a_post(signed_in, anna):
+    response = signed_in(NERI).get(f"/operator/patients/{anna.code}/contact-settings/")
+    assert response.status_code == 405

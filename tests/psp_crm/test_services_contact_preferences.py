@@ -128,15 +128,16 @@ def test_forbidden_actor_writes_nothing(world, who, pushed, django_capture_on_co
                 channel="sms",
                 enabled=False,
             )
-        with pytest.raises(AccessDenied):
-            contact_preferences_update(
-                actor=actor,
-                patient=world.patient,
-                language="en",
-                quiet_start=None,
-                quiet_end=None,
-                reminder_time=dt.time(9),
-            )
+        if who != "counsellor":  # she may change when and how, on a call (below)
+            with pytest.raises(AccessDenied):
+                contact_preferences_update(
+                    actor=actor,
+                    patient=world.patient,
+                    language="en",
+                    quiet_start=None,
+                    quiet_end=None,
+                    reminder_time=dt.time(9),
+                )
     assert counts() == before
     assert pushed == []
     assert policy.has_channel_consent(world.patient, "sms")
@@ -221,6 +222,47 @@ def test_a_counsellor_of_another_program_may_not_withdraw(world):
     with pytest.raises(AccessDenied):
         channel_consent_withdraw_on_call(actor=stranger, patient=world.patient, channel="sms")
     assert policy.has_channel_consent(world.patient, "sms")
+
+
+@pytest.mark.parametrize(
+    ("who", "via"),
+    [("patient_user", "portal"), ("staff", "staff"), ("counsellor", "contact_centre")],
+)
+def test_language_and_hours_asked_on_a_call_or_changed_by_whoever_manages_them(
+    world, who, via, pushed, django_capture_on_commit_callbacks
+):
+    actor = getattr(world, who)
+    actor = getattr(actor, "user", actor)
+    with django_capture_on_commit_callbacks(execute=True):
+        prefs = contact_preferences_update(
+            actor=actor,
+            patient=world.patient,
+            language="en",
+            quiet_start=dt.time(22),
+            quiet_end=dt.time(7),
+            reminder_time=dt.time(8),
+        )
+    assert (prefs.language, prefs.updated_by) == ("en", actor)
+    event = AuditEvent.objects.get(verb="contact_preferences.update")
+    assert (event.actor, event.detail["via"]) == (actor, via)
+    assert pushed.verbs() == ["preferences.changed"]
+
+
+def test_a_counsellor_of_another_program_may_not_change_language_or_hours(world):
+    from tests.factories import OperatorFactory
+
+    stranger = OperatorFactory(role="counsellor", programs=[world.other_program]).user
+    before = counts()
+    with pytest.raises(AccessDenied):
+        contact_preferences_update(
+            actor=stranger,
+            patient=world.patient,
+            language="en",
+            quiet_start=None,
+            quiet_end=None,
+            reminder_time=dt.time(9),
+        )
+    assert counts() == before
 
 
 @pytest.mark.parametrize("channel", ["in_app", "fax", ""])
