@@ -336,6 +336,16 @@ PSP_CHANNEL_BACKENDS = {
     "sms": env_str("PSP_SMS_BACKEND", "psp_crm.messaging.backends.FileBackend"),
     "push": env_str("PSP_PUSH_BACKEND", "psp_crm.messaging.backends.FileBackend"),
 }
+# HttpGatewayBackend: a provider's HTTP API per channel (PSP_SMS_BACKEND / PSP_PUSH_BACKEND =
+# "psp_crm.messaging.backends.HttpGatewayBackend").
+PSP_GATEWAYS = {
+    channel: {
+        "url": env_str(f"PSP_{channel.upper()}_GATEWAY_URL"),
+        "token": env_str(f"PSP_{channel.upper()}_GATEWAY_TOKEN"),
+    }
+    for channel in ("sms", "push")
+}
+PSP_GATEWAY_TIMEOUT_SECONDS = env_int("PSP_GATEWAY_TIMEOUT_SECONDS", 10)
 PSP_OUTBOX_DIR = env_str(
     "PSP_OUTBOX_DIR",
     str(BASE_DIR / "var" / (f"test-outbox-{os.getpid()}" if TESTING else "outbox")),
