@@ -169,11 +169,14 @@ def _queued(message: Message) -> Message:
     return message
 
 
-def test_delivery_records_the_providers_id(gateway, message):
-    delivered = message_deliver(_queued(message).pk, now=MORNING)
-    assert delivered.status == Message.Status.SENT
-    assert delivered.provider_ref == "gw-1"
-    assert delivered.attempts == 1
+def test_delivery_records_the_providers_id_which_its_delivery_report_names(gateway, message):
+    from psp_crm.services.delivery_reports import message_delivery_report
+
+    sent = message_deliver(_queued(message).pk, now=MORNING)
+    assert (sent.status, sent.provider_ref, sent.attempts) == (Message.Status.SENT, "gw-1", 1)
+    reported, changed = message_delivery_report(provider_ref="gw-1", status="delivered")
+    assert changed and reported.pk == message.pk
+    assert reported.status == Message.Status.DELIVERED
 
 
 def test_a_provider_outage_is_retried_later_and_the_message_kept(gateway, message):
