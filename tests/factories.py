@@ -20,6 +20,7 @@ from psp_crm.models import (
     AdverseEvent,
     Caregiver,
     CarePathwayStep,
+    Channel,
     ClientUser,
     Consent,
     Delegation,
@@ -28,12 +29,14 @@ from psp_crm.models import (
     DiaryEntry,
     Doctor,
     Enrolment,
+    Message,
     Operator,
     Organization,
     Patient,
     Product,
     Program,
     ProviderStaff,
+    Purpose,
     Report,
     ServiceModule,
     User,
@@ -299,6 +302,20 @@ class ConsentFactory(DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     kind = Consent.Kind.PARTICIPATION
     document_version = "1.0"
+
+
+def sms_dose_reminder() -> Message:
+    """A queued SMS dose reminder to a patient with a login and a phone number (no consent)."""
+    patient = PatientFactory(with_login=True, phone="+39 333 1234567", email="anna@example.com")
+    return Message.objects.create(
+        patient=patient,
+        recipient=patient.user,
+        purpose=Purpose.DOSE_REMINDER,
+        channel=Channel.SMS,
+        to_address=patient.phone,
+        subject="Dose",
+        body="Ciao Anna, è ora della dose.",
+    )
 
 
 class DelegationFactory(DjangoModelFactory):

@@ -33,11 +33,7 @@ from psp_crm.selectors.call_list import (
     recent_interactions,
     script_for,
 )
-from psp_crm.selectors.contact_preferences import (
-    CONSENT_CHANNELS,
-    channel_consents_on_call,
-    contact_settings_on_call,
-)
+from psp_crm.selectors.contact_preferences import CONSENT_CHANNELS, contact_on_call
 from psp_crm.selectors.timeline import (
     case_for,
     clinical_patient,
@@ -405,8 +401,8 @@ class TimelineView(OperatorView):
         )
         for name, form in self.forms(patient, programs).items():
             kwargs.setdefault(name, form)
-        settings = contact_settings_on_call(actor=actor, patient=patient)
-        kwargs.setdefault("contact_form", ContactPreferencesForm.for_preferences(settings))
+        on_call = contact_on_call(actor=actor, patient=patient)
+        kwargs.setdefault("contact_form", ContactPreferencesForm.for_preferences(on_call.settings))
         reason = self.request.GET.get("reason", "")
         script = None
         if reason in Interaction.Reason.values:
@@ -424,8 +420,8 @@ class TimelineView(OperatorView):
             case_statuses=Case.Status.choices,
             script=script,
             script_reason=reason if script is not None else "",
-            channel_consents=channel_consents_on_call(actor=actor, patient=patient),
-            contact_settings=settings,
+            channel_consents=on_call.consents,
+            contact_settings=on_call.settings,
             page_title=patient.full_name,
             **kwargs,
         )
@@ -558,8 +554,7 @@ class ContactSettingsOnCallView(TimelineView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         patient = self.get_patient()
-        settings = contact_settings_on_call(actor=request.user, patient=patient)
-        form = ContactPreferencesForm.for_preferences(settings, request.POST)
+        form = ContactPreferencesForm(request.POST, prefix="contact")
         if form.is_valid():
             try:
                 contact_preferences_update(actor=request.user, patient=patient, **form.cleaned_data)

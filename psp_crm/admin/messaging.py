@@ -123,7 +123,7 @@ class MessageAdmin(ScopedAdmin):
         )
 
 
-class ContactPreferencesForm(forms.ModelForm):
+class ContactPreferencesAdminForm(forms.ModelForm):
     """Shows the service's refusals (quiet hours, reminder time) on their fields before saving."""
 
     class Meta:
@@ -154,7 +154,7 @@ class ContactPreferencesAdmin(NoDeleteMixin, ScopedAdmin):
 
     scope = "patient"
     audit_patient_path = "patient"
-    form = ContactPreferencesForm
+    form = ContactPreferencesAdminForm
     list_display = ("patient", "language", "quiet_start", "quiet_end", "reminder_time")
     list_filter = ("language",)
     list_select_related = ("patient",)
@@ -181,7 +181,7 @@ class ContactPreferencesAdmin(NoDeleteMixin, ScopedAdmin):
         adopt(obj, prefs)
 
 
-class ChannelPreferenceForm(forms.ModelForm):
+class ChannelPreferenceAdminForm(forms.ModelForm):
     """Only the channels a patient may switch (in-app messages are always on)."""
 
     channel = forms.ChoiceField(
@@ -205,7 +205,7 @@ class ChannelPreferenceAdmin(NoDeleteMixin, ScopedAdmin):
 
     scope = "patient"
     audit_patient_path = "patient"
-    form = ChannelPreferenceForm
+    form = ChannelPreferenceAdminForm
     list_display = ("patient", "purpose", "channel", "enabled", "updated_at", "updated_by")
     list_filter = ("purpose", "channel", "enabled")
     list_select_related = ("patient", "updated_by")

@@ -89,24 +89,22 @@ def _channel_consents(patient: Patient) -> tuple[list[ChannelConsent], dict[str,
     return consents, current
 
 
-def channel_consents_on_call(*, actor: User, patient: Patient) -> list[ChannelConsent]:
-    """The channel consents the counsellor (or nurse) on the patient's record reads to her.
+@dataclass(frozen=True)
+class ContactOnCall:
+    """What the counsellor (or nurse) on the patient's record reads to her on a call."""
 
-    For whoever may open the patient's timeline in the operator portal; anyone else gets the 404.
-    """
+    consents: list[ChannelConsent]
+    settings: ContactPreferences  # language, quiet hours, reminder time (defaults if never saved)
+
+
+def contact_on_call(*, actor: User, patient: Patient) -> ContactOnCall:
+    """Her channel consents and contact settings, for whoever may open her timeline in the
+    operator portal; anyone else gets the 404."""
     if not _takes_calls_for(actor, patient):
         raise NotFound(_("No such patient."))
-    return _channel_consents(patient)[0]
-
-
-def contact_settings_on_call(*, actor: User, patient: Patient) -> ContactPreferences:
-    """Her language, quiet hours and reminder time, for the counsellor she asks to change them.
-
-    The same reader and 404 as ``channel_consents_on_call``; defaults when never saved.
-    """
-    if not _takes_calls_for(actor, patient):
-        raise NotFound(_("No such patient."))
-    return policy.preferences_of(patient)
+    return ContactOnCall(
+        consents=_channel_consents(patient)[0], settings=policy.preferences_of(patient)
+    )
 
 
 def contact_choices(*, actor: User, patient: Patient) -> ContactChoices:

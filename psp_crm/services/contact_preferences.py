@@ -34,21 +34,34 @@ PORTAL_DOCUMENT_VERSION = "portal-2026"
 DOCUMENT_VERSION_MAX = 20
 
 
+def _manager_via(actor: User, patient: Patient) -> str | None:
+    """Where a change by ``actor`` comes from, if she may manage the patient's contact choices.
+
+    The patient or a caregiver with an active delegation (``can_act_for_patient``): her portal;
+    provider staff of her programs (``can_manage_delegations``, the rule ``consents._may_record``
+    applies too): staff. Anyone else: None.
+    """
+    if access.can_act_for_patient(actor, patient):
+        return Consent.Via.PORTAL
+    if access.can_manage_delegations(actor, patient):
+        return Consent.Via.STAFF
+    return None
+
+
 def _may_manage(actor: User, patient: Patient) -> bool:
     """The patient, a caregiver with an active delegation for her, or her programs' staff."""
-    # can_act_for_patient: the patient or a delegated caregiver; can_manage_delegations adds
-    # provider staff of her programs (the same rule consents._may_record applies).
-    return access.can_act_for_patient(actor, patient) or access.can_manage_delegations(
-        actor, patient
-    )
+    return _manager_via(actor, patient) is not None
 
 
-def _require_manager(actor: User, patient: Patient) -> None:
-    if not _may_manage(actor, patient):
+def _require_manager(actor: User, patient: Patient) -> str:
+    """``_manager_via`` or AccessDenied."""
+    via = _manager_via(actor, patient)
+    if via is None:
         raise AccessDenied(
             "Only the patient, a caregiver acting for her or her program's staff may change "
             "how she is contacted."
         )
+    return via
 
 
 def _groups(patient: Patient) -> list[str]:
@@ -67,11 +80,6 @@ def consent_kind_for(channel: str) -> str:
     return kind
 
 
-def _via_for(actor: User, patient: Patient) -> str:
-    """Where a change made by ``actor`` comes from: her portal, or provider staff."""
-    return Consent.Via.PORTAL if access.can_act_for_patient(actor, patient) else Consent.Via.STAFF
-
-
 @transaction.atomic
 def channel_consent_set(
     *,
@@ -88,11 +96,11 @@ def channel_consent_set(
     withdrawing stamps every consent in force of that kind at once and returns None. ``via``
     says where (the app); by default the portal for the patient or her caregiver, else staff.
     """
-    _require_manager(actor, patient)
+    manager_via = _require_manager(actor, patient)
     kind = consent_kind_for(channel)
     if via is not None and via not in Consent.Via.values:
         raise DomainError({"via": f"Unknown origin “{via}”."})
-    via = via or _via_for(actor, patient)
+    via = via or manager_via
     if not given:
         _withdraw(actor=actor, patient=patient, kind=kind, channel=channel, via=via)
         return None
@@ -273,7 +281,8 @@ def contact_preferences_errors(
 ) -> dict[str, str]:
     """What is wrong with these contact choices, by field (empty when they may be saved).
 
-    The forms of every face (portal, admin) show these on their fields before saving.
+    ``contact_preferences_update`` refuses with these; the admin's form shows them on its fields
+    before saving.
     """
     errors: dict[str, str] = {}
     if language not in Language.values:
@@ -309,11 +318,10 @@ def contact_preferences_update(
     Besides those who manage her choices, the counsellor (or nurse) she asks on a call may change
     them: they are how and when she is reached, not what she agreed to.
     """
-    if _may_manage(actor, patient):
-        via = _via_for(actor, patient)
-    elif _takes_calls_for(actor, patient):
+    via = _manager_via(actor, patient)
+    if via is None and _takes_calls_for(actor, patient):
         via = Consent.Via.CONTACT_CENTRE
-    else:
+    if via is None:
         raise AccessDenied(
             "Only the patient, a caregiver acting for her, her program's staff or a counsellor "
             "she calls may change when and in which language she is contacted."

@@ -17,22 +17,13 @@ from psp_crm.messaging.backends import (
     InAppBackend,
     get_backend,
 )
-from psp_crm.models import Channel, Message, Purpose
-from tests.factories import PatientFactory
+from psp_crm.models import Channel, Message
+from tests.factories import sms_dose_reminder
 
 
 @pytest.fixture
 def message(db) -> Message:
-    patient = PatientFactory(with_login=True, phone="+39 333 1234567", email="anna@example.com")
-    return Message.objects.create(
-        patient=patient,
-        recipient=patient.user,
-        purpose=Purpose.DOSE_REMINDER,
-        channel=Channel.SMS,
-        to_address=patient.phone,
-        subject="Dose",
-        body="Ciao Anna, è ora della dose.",
-    )
+    return sms_dose_reminder()
 
 
 def test_in_app_returns_a_reference(message):

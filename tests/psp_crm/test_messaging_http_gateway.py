@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from psp_crm.messaging.backends import DeliveryError, HttpGatewayBackend
-from psp_crm.models import Channel, Consent, Message, Purpose
+from psp_crm.models import Channel, Consent, Message
 from psp_crm.services.messaging import message_deliver
-from tests.factories import ConsentFactory, PatientFactory
+from tests.factories import ConsentFactory, sms_dose_reminder
 
 BACKEND = "psp_crm.messaging.backends.HttpGatewayBackend"
 
@@ -79,16 +79,7 @@ def gateway(settings):
 
 @pytest.fixture
 def message(db) -> Message:
-    patient = PatientFactory(with_login=True, phone="+39 333 1234567")
-    return Message.objects.create(
-        patient=patient,
-        recipient=patient.user,
-        purpose=Purpose.DOSE_REMINDER,
-        channel=Channel.SMS,
-        to_address=patient.phone,
-        subject="Dose",
-        body="Ciao Anna, è ora della dose.",
-    )
+    return sms_dose_reminder()
 
 
 def test_posts_json_with_token_and_idempotency_key_and_keeps_the_providers_id(gateway, message):
