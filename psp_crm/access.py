@@ -373,6 +373,15 @@ def can_act_for_patient(user: User, patient: Patient, right: str | None = None) 
     return delegations.exists()
 
 
+def takes_calls_for(user: User, patient: Patient) -> bool:
+    """A clinical operator who may open the patient's timeline (a counsellor of her programs)."""
+    return (
+        has_role(user, "operator")
+        and sees_clinical_data(user, "operator")
+        and patients_for(user, role="operator").filter(pk=patient.pk).exists()
+    )
+
+
 def can_manage_delegations(user: User, patient: Patient) -> bool:
     """The patient herself, or provider staff of one of her programs."""
     if patient.user_id is not None and patient.user_id == user.pk:

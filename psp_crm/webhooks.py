@@ -172,7 +172,14 @@ def sms_inbound(request: HttpRequest) -> JsonResponse:
     except Exception:  # the provider retries on 5xx; the id keeps a retry idempotent
         logger.exception("inbound SMS %s could not be stored", data.get("id"))
         return _refuse(503, "unavailable", detail="Try again later.")
-    return JsonResponse({"status": sms.status, "opt_out": sms.opt_out}, status=201)
+    return JsonResponse(
+        {
+            "status": sms.status,
+            "opt_out": sms.opt_out,
+            "appointment_answer": sms.appointment_answer or None,
+        },
+        status=201,
+    )
 
 
 def _parse_report(data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:

@@ -8,9 +8,18 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psp_crm.models import AdverseEvent, ContactPreferences, Enrolment, Language, Patient, User
+from psp_crm.models import (
+    Activity,
+    AdverseEvent,
+    ContactPreferences,
+    Enrolment,
+    Language,
+    Patient,
+    User,
+)
 from psp_crm.selectors.timeline import CHANNELS
 from psp_crm.services.adverse_events import adverse_event_capture
+from psp_crm.services.interactions import SUMMARY_MAX
 
 
 class TimelineFilterForm(forms.Form):
@@ -145,3 +154,22 @@ class ContactPreferencesForm(forms.Form):
             "reminder_time": prefs.reminder_time,
         }
         return cls(data, initial=initial, prefix=prefix)
+
+
+class AppointmentAnswerForm(forms.Form):
+    """Her answer to an appointment: she will be there, or she asks to change it (why, when)."""
+
+    answer = forms.ChoiceField(
+        label=_("Answer"),
+        choices=[
+            (Activity.PatientAnswer.CONFIRMED, _("I will be there")),
+            (Activity.PatientAnswer.CHANGE_REQUESTED, _("I need to change it")),
+        ],
+    )
+    note = forms.CharField(
+        label=_("A note for the team (optional)"),
+        help_text=_("e.g. the days and times that suit you better"),
+        required=False,
+        max_length=SUMMARY_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -30,6 +30,11 @@ urlpatterns = [
         name="consent_withdraw",
     ),
     path(
+        "patients/<str:code>/appointments/<int:activity_id>/answer/",
+        views.AppointmentAnswerOnCallView.as_view(),
+        name="appointment_answer",
+    ),
+    path(
         "patients/<str:code>/contact-settings/",
         views.ContactSettingsOnCallView.as_view(),
         name="contact_settings",

@@ -13,7 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
-from portals.common.forms import ContactPreferencesForm, TimelineFilterForm
+from portals.common.forms import (
+    AppointmentAnswerForm,
+    ContactPreferencesForm,
+    TimelineFilterForm,
+)
 from portals.common.views import PortalView
 from psp_crm.access import sees_clinical_data
 from psp_crm.errors import AccessDenied, DomainError, NotFound
@@ -24,6 +28,7 @@ from psp_crm.selectors.activities import (
     operator_activity,
     operator_agenda,
 )
+from psp_crm.selectors.appointments import appointment_for, upcoming_appointments
 from psp_crm.selectors.call_list import (
     CALL_KINDS,
     call_list_page,
@@ -45,6 +50,7 @@ from psp_crm.selectors.timeline import (
     timeline_programs,
 )
 from psp_crm.services import activities as services
+from psp_crm.services.appointments import appointment_answer
 from psp_crm.services.audit import audit_patient_read
 from psp_crm.services.contact_preferences import (
     channel_consent_withdraw_on_call,
@@ -422,6 +428,7 @@ class TimelineView(OperatorView):
             script_reason=reason if script is not None else "",
             channel_consents=on_call.consents,
             contact_settings=on_call.settings,
+            appointments=upcoming_appointments(actor=actor, role="operator", patient=patient),
             page_title=patient.full_name,
             **kwargs,
         )
@@ -566,6 +573,48 @@ class ContactSettingsOnCallView(TimelineView):
                 )
                 return redirect("operator:timeline", code=patient.code)
         context = self.get_context_data(patient=patient, contact_form=form)
+        return self.render_to_response(context, status=400)
+
+
+class AppointmentAnswerOnCallView(TimelineView):
+    """POST: on the call she confirms an appointment or asks to change it (``answer``, ``note``).
+
+    Recorded as her answer by phone (``services.appointments``); errors show above the timeline
+    (400). The same 404 as the timeline for a patient or an appointment the operator may not see.
+    """
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        patient = self.get_patient()
+        activity = appointment_for(
+            actor=request.user,
+            role="operator",
+            patient=patient,
+            activity_id=self.kwargs["activity_id"],
+        )
+        form = AppointmentAnswerForm(request.POST)
+        if form.is_valid():
+            try:
+                appointment_answer(
+                    actor=request.user,
+                    activity=activity,
+                    answer=form.cleaned_data["answer"],
+                    channel=Interaction.Channel.PHONE,
+                    note=form.cleaned_data["note"],
+                )
+            except DomainError as exc:
+                _apply_domain_errors(form, exc)
+            else:
+                if form.cleaned_data["answer"] == Activity.PatientAnswer.CONFIRMED:
+                    done = _t("She confirmed %(activity)s.")
+                else:
+                    done = _t("Her request to change %(activity)s is on the call list.")
+                messages.success(request, done % {"activity": activity.module.name})
+                return redirect("operator:timeline", code=patient.code)
+        context = self.get_context_data(
+            patient=patient, answer_form=form, answer_activity=activity.pk
+        )
         return self.render_to_response(context, status=400)
 
 

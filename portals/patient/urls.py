@@ -18,6 +18,7 @@ _PATIENT_PAGES = [
     ("progress/", views.ProgressView, "progress"),
     ("messages/", views.MessagesView, "messages"),
     ("preferences/", views.PreferencesView, "preferences"),
+    ("appointments/<int:activity_id>/", views.AppointmentView, "appointment"),
 ]
 
 urlpatterns = [

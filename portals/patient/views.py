@@ -17,12 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portals.common.forms import ContactPreferencesForm
+from portals.common.forms import AppointmentAnswerForm, ContactPreferencesForm
 from portals.common.views import PortalView
 from psp_crm.access import Role
 from psp_crm.attachments import attachment_response
 from psp_crm.errors import AccessDenied, NotFound
-from psp_crm.models import DiaryEntry, Patient
+from psp_crm.models import Activity, DiaryEntry, Patient
+from psp_crm.selectors.appointments import appointment_for
 from psp_crm.selectors.contact_preferences import (
     CONSENT_CHANNELS,
     contact_choices,
@@ -48,6 +49,7 @@ from psp_crm.selectors.patients import (
     writable_enrolments,
 )
 from psp_crm.selectors.reports import attachment_for, report_for, report_thread, reports_inbox
+from psp_crm.services.appointments import appointment_answer, is_answerable
 from psp_crm.services.audit import audit_patient_read
 from psp_crm.services.contact_preferences import (
     channel_consent_set,
@@ -101,6 +103,7 @@ class HomeView(PatientPortalView):
             me = patient_self(actor=actor)
             if me is not None:
                 context["dashboard"] = patient_dashboard(actor=actor, patient=me, role="patient")
+                _offer_answers(context["dashboard"].next_activities, None)
                 context["reminders"] = due_doses(actor=actor, role="patient", patient=me)
                 context["links"] = _links(None)
         if "caregiver" in self.roles:
@@ -118,8 +121,10 @@ class DelegatedPatientView(PatientPortalView):
         actor = self.request.user
         patient = delegated_patient(actor=actor, code=self.kwargs["code"])
         audit_patient_read(actor=actor, patient=patient, portal="patient", request=self.request)
+        dashboard = patient_dashboard(actor=actor, patient=patient, role="caregiver")
+        _offer_answers(dashboard.next_activities, patient.code)
         return super().get_context_data(
-            dashboard=patient_dashboard(actor=actor, patient=patient, role="caregiver"),
+            dashboard=dashboard,
             reminders=due_doses(actor=actor, role="caregiver", patient=patient),
             delegated=list(patients_for_caregiver(actor=actor)),
             current=patient,
@@ -150,6 +155,14 @@ def _links(code: str | None) -> dict[str, str]:
     if not code:
         links["delegations"] = reverse("patient:delegations")
     return links
+
+
+def _offer_answers(activities: list, code: str | None) -> None:
+    """Give each appointment she may still confirm or ask to change the address of its page."""
+    now = timezone.now()
+    for activity in activities:
+        if is_answerable(activity, now):
+            activity.answer_url = _url("appointment", code, activity_id=activity.pk)
 
 
 class PatientScopedView(PatientPortalView):
@@ -702,3 +715,52 @@ class MessagesView(PatientChoiceMixin, PatientScopedView):
         message = message_for(request.user, message_id=message_id, patient=self.patient)
         message_mark_read(actor=request.user, message=message)
         return HttpResponseRedirect(request.get_full_path())
+
+
+class AppointmentView(PatientScopedView):
+    """One appointment: she confirms she will be there, or asks to change it (with a note)."""
+
+    template_name = "portals/patient/appointment.html"
+    page_title = gettext_lazy("Appointment")
+
+    def get_appointment(self):
+        return appointment_for(
+            actor=self.request.user,
+            role=self.patient_role,
+            patient=self.patient,
+            activity_id=self.kwargs["activity_id"],
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        activity = kwargs.pop("activity", None) or self.get_appointment()
+        kwargs.setdefault("form", AppointmentAnswerForm())
+        return super().get_context_data(
+            activity=activity, answerable=is_answerable(activity), **kwargs
+        )
+
+    def handle_post(self, request: HttpRequest) -> HttpResponse:
+        activity = self.get_appointment()
+        form = AppointmentAnswerForm(request.POST)
+        if form.is_valid():
+            try:
+                appointment_answer(
+                    actor=request.user,
+                    activity=activity,
+                    answer=form.cleaned_data["answer"],
+                    note=form.cleaned_data["note"],
+                )
+            except ValidationError as error:
+                apply_domain_errors(form, error)
+            else:
+                if form.cleaned_data["answer"] == Activity.PatientAnswer.CONFIRMED:
+                    messages.success(request, _("Thank you: the appointment is confirmed."))
+                else:
+                    messages.success(
+                        request,
+                        _("We got your request: the team will call you to agree a new time."),
+                    )
+                return HttpResponseRedirect(self.url("appointment", activity_id=activity.pk))
+        activity.refresh_from_db()
+        return self.render_to_response(
+            self.get_context_data(activity=activity, form=form), status=400
+        )

@@ -19,6 +19,8 @@ from ..models import (
     ReportAttachment,
     User,
 )
+from ..services.appointments import ANSWERS, is_answerable
+from ..services.interactions import SUMMARY_MAX
 
 
 class PersonSerializer(serializers.ModelSerializer):
@@ -175,6 +177,9 @@ class ActivitySerializer(serializers.ModelSerializer):
     module = serializers.CharField(source="module.name")
     program = serializers.CharField(source="enrolment.program.code")
     with_whom = serializers.SerializerMethodField()
+    answerable = serializers.SerializerMethodField(
+        help_text="She may still confirm it or ask to change it (POST …/answer/)."
+    )
 
     class Meta:
         model = Activity
@@ -187,13 +192,26 @@ class ActivitySerializer(serializers.ModelSerializer):
             "scheduled_start",
             "scheduled_end",
             "with_whom",
+            "patient_answer",
+            "patient_answered_at",
+            "answerable",
         ]
+
+    def get_answerable(self, activity: Activity) -> bool:
+        return is_answerable(activity)
 
     def get_with_whom(self, activity: Activity) -> str | None:
         if activity.assignee_id:
             user = activity.assignee.user
             return user.get_full_name() or None
         return activity.partner.name if activity.partner_id else None
+
+
+class AppointmentAnswerSerializer(serializers.Serializer):
+    """Her answer to an appointment: ``confirmed`` or ``change_requested``, with a note."""
+
+    answer = serializers.ChoiceField(choices=ANSWERS)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=SUMMARY_MAX)
 
 
 class AttachmentSerializer(serializers.ModelSerializer):

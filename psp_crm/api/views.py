@@ -28,17 +28,19 @@ from rest_framework.views import APIView
 from .. import access
 from ..attachments import attachment_response
 from ..errors import NotFound
-from ..models import Activity, DiaryEntry, Enrolment, Report
+from ..models import Activity, DiaryEntry, Enrolment, Interaction, Report
 from ..selectors.diary import app_diary_entries
 from ..selectors.enrolments import app_activities, app_enrolments
 from ..selectors.patients import patient_self, patients_for_caregiver
 from ..selectors.reports import app_reports
 from ..services.api_tokens import api_token_issue, api_token_revoke
+from ..services.appointments import appointment_answer
 from ..services.diary import diary_correct, diary_record
 from ..services.reports import report_mark_read, report_send
 from .pagination import AppPagination
 from .serializers import (
     ActivitySerializer,
+    AppointmentAnswerSerializer,
     DiaryEntryCorrectSerializer,
     DiaryEntryCreateSerializer,
     DiaryEntrySerializer,
@@ -284,6 +286,22 @@ class ActivityViewSet(viewsets.ReadOnlyModelViewSet):
         if end:
             activities = activities.filter(scheduled_start__lt=end)
         return activities.order_by("scheduled_start", "pk")
+
+    @extend_schema(request=AppointmentAnswerSerializer, responses={200: ActivitySerializer})
+    @action(detail=True, methods=["post"])
+    def answer(self, request: Request, pk: str | None = None) -> Response:
+        """She confirms the appointment or asks to change it (recorded as an app answer)."""
+        activity = self.get_object()
+        incoming = AppointmentAnswerSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        activity = appointment_answer(
+            actor=request.user,
+            activity=activity,
+            answer=incoming.validated_data["answer"],
+            channel=Interaction.Channel.APP,
+            note=incoming.validated_data.get("note", ""),
+        )
+        return Response(self.get_serializer(activity).data)
 
 
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -26,26 +26,26 @@ _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     },
     Purpose.ACTIVITY_CONFIRMATION: {
         "it": (
-            "Appuntamento confermato: {activity}",
-            "Ciao {first_name}, confermiamo {activity} il {date} tra le {window}. "
-            "Programma {program}.",
+            "Conferma l'appuntamento: {activity}",
+            "Ciao {first_name}, {activity} è previsto il {date} tra le {window} "
+            "(programma {program}). Confermalo o chiedi di cambiarlo nell'app o nel portale.",
         ),
         "en": (
-            "Appointment confirmed: {activity}",
-            "Hi {first_name}, {activity} is confirmed on {date} between {window}. "
-            "Program {program}.",
+            "Please confirm: {activity}",
+            "Hi {first_name}, {activity} is planned on {date} between {window} "
+            "({program} program). Confirm it or ask to change it in the app or the portal.",
         ),
     },
     Purpose.ACTIVITY_RESCHEDULED: {
         "it": (
             "Appuntamento spostato: {activity}",
             "Ciao {first_name}, {activity} è stato spostato al {date} alle {time} "
-            "(fascia {window}). Per cambiare, chiama il programma {program}.",
+            "(fascia {window}). Confermalo o chiedi di cambiarlo nell'app o nel portale.",
         ),
         "en": (
             "Appointment moved: {activity}",
             "Hi {first_name}, {activity} has moved to {date} at {time} ({window}). "
-            "To change it, call the {program} program.",
+            "Confirm it or ask to change it in the app or the portal.",
         ),
     },
     Purpose.REPORT_NOTIFICATION: {
@@ -74,6 +74,21 @@ _TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("A message from the {program} team", "{text}"),
     },
 }
+# SMS words where the patient answers by replying (``services.appointments.answer_in_sms``).
+_SMS_TEXTS: dict[str, dict[str, str]] = {
+    Purpose.ACTIVITY_CONFIRMATION: {
+        "it": "Ciao {first_name}, {activity} il {date} tra le {window} (programma {program}). "
+        "Rispondi SI per confermare o NO per cambiarlo.",
+        "en": "Hi {first_name}, {activity} on {date} between {window} ({program} program). "
+        "Reply YES to confirm or NO to change it.",
+    },
+    Purpose.ACTIVITY_RESCHEDULED: {
+        "it": "Ciao {first_name}, {activity} è stato spostato al {date} alle {time} "
+        "(fascia {window}). Rispondi SI per confermare o NO per cambiarlo.",
+        "en": "Hi {first_name}, {activity} has moved to {date} at {time} ({window}). "
+        "Reply YES to confirm or NO to change it.",
+    },
+}
 
 
 def create_message_templates() -> int:
@@ -87,12 +102,16 @@ def create_message_templates() -> int:
         for language, (subject, body) in languages.items():
             validate_template(subject, body, purpose)
             for channel in Channel.values:
+                text = body
+                if channel == Channel.SMS:
+                    text = _SMS_TEXTS.get(purpose, {}).get(language, body)
+                    validate_template(subject, text, purpose)
                 _row, made = MessageTemplate.objects.get_or_create(
                     program=None,
                     purpose=purpose,
                     channel=channel,
                     language=language,
-                    defaults={"subject": subject, "body": body},
+                    defaults={"subject": subject, "body": text},
                 )
                 created += made
     return created

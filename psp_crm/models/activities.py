@@ -25,6 +25,13 @@ class Activity(models.Model):
 
     OPEN_STATUSES = ("planned", "confirmed")
 
+    class PatientAnswer(models.TextChoices):
+        """What the patient said to the day-before message (``services.appointments``)."""
+
+        NONE = "", _("No answer yet")
+        CONFIRMED = "confirmed", _("She confirmed")
+        CHANGE_REQUESTED = "change_requested", _("She asks to change it")
+
     class CancelCause(models.TextChoices):
         """Why the engine or a person closed an activity; re-planning acts on its own causes."""
 
@@ -88,6 +95,10 @@ class Activity(models.Model):
     outcome = models.JSONField(_("outcome"), default=dict, blank=True)
     outcome_notes = models.TextField(_("outcome notes"), blank=True)
     status_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    patient_answer = models.CharField(
+        _("patient's answer"), max_length=20, choices=PatientAnswer.choices, blank=True
+    )
+    patient_answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     # Logistics details (deliveries and pickups); no clinical data here.
     items = models.JSONField(_("items"), default=list, blank=True)
     cold_chain = models.BooleanField(_("cold chain"), default=False)

@@ -128,6 +128,14 @@ class Interaction(models.Model):
     case = models.ForeignKey(
         Case, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
     )
+    activity = models.ForeignKey(
+        "psp_crm.Activity",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        help_text=_("The appointment this contact was about (her answer to it, a call back)"),
+    )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
     occurred_at = models.DateTimeField(default=timezone.now)

@@ -253,6 +253,8 @@ class InboundSms(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     # The text was a stop word: SMS consent was withdrawn for every patient with this number.
     opt_out = models.BooleanField(_("STOP (SMS consent withdrawn)"), default=False)
+    # A YES or NO to the appointment the SMS replied to (``services.appointments``).
+    appointment_answer = models.CharField(_("answer to the appointment"), max_length=20, blank=True)
 
     class Meta:
         ordering = ["-received_at"]

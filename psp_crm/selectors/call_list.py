@@ -7,7 +7,9 @@
 (b) daily therapies with no dose taken on both of the last two days, or two doses reported
     missed on consecutive days (the last week);
 (c) a drug delivery missed or no-show in the last week with no delivery completed since;
-(d) her open cases that wait for the patient, asked for a call back or ran past their deadline.
+(d) her open cases that wait for the patient, asked for a call back or ran past their deadline;
+(e) appointments the patient asked to change (``services.appointments``) that are still open and
+    not over.
 
 An entry leaves the list once an outbound phone call with the matching reason is logged for the
 patient after what triggered it. Every rule is one query over all the patients at once (no query
@@ -72,7 +74,10 @@ CALL_KINDS: tuple[tuple[str, str], ...] = (
     ("missed_doses", gettext_lazy("Missed doses")),
     ("missed_delivery", gettext_lazy("Missed deliveries")),
     ("case", gettext_lazy("Cases waiting")),
+    ("appointment_change", gettext_lazy("Appointments to change")),
 )
+# A request to change an appointment is due this soon after it came (or by the appointment).
+CHANGE_REQUEST_ANSWER_WITHIN = dt.timedelta(hours=4)
 
 
 @dataclass
@@ -85,7 +90,7 @@ class CallListItem:
     due: dt.datetime
     program: Program | None
     phone_consent: bool = False
-    kind: str = ""  # activity, missed_doses, missed_delivery, case
+    kind: str = ""  # one of CALL_KINDS
     enrolment: Enrolment | None = None
     activity: Activity | None = None
     case: Case | None = None
@@ -205,6 +210,7 @@ def outbound_calls_for(
     items += _missed_doses(enrolments, today)
     items += _missed_deliveries(enrolments, today, now)
     items += _case_call_backs(actor, enrolments, now)
+    items += _change_requests(enrolments, now)
     items = _drop_answered(items)
     if with_consent:
         _mark_phone_consent(items)
@@ -427,6 +433,43 @@ def _case_call_backs(actor: User, enrolments, now: dt.datetime) -> list[CallList
                 enrolment=case.enrolment,
                 case=case,
                 trigger_at=trigger,
+            )
+        )
+    return items
+
+
+def _change_requests(enrolments, now: dt.datetime) -> list[CallListItem]:
+    """Appointments she asked to change, still open and not over: call her to agree another."""
+    rows = (
+        Activity.objects.filter(
+            enrolment__in=enrolments,
+            status__in=Activity.OPEN_STATUSES,
+            patient_answer=Activity.PatientAnswer.CHANGE_REQUESTED,
+            scheduled_end__gt=now,
+        )
+        .select_related("module", "enrolment__patient", "enrolment__program")
+        .order_by("scheduled_start", "pk")
+    )
+    items = []
+    for activity in rows:
+        asked = activity.patient_answered_at or now
+        local = timezone.localtime(activity.scheduled_start)
+        items.append(
+            CallListItem(
+                patient=activity.enrolment.patient,
+                reason=Interaction.Reason.APPOINTMENT,
+                why=_("Asks to change %(module)s of %(day)s at %(time)s")
+                % {
+                    "module": activity.module.name,
+                    "day": _day(local.date()),
+                    "time": formats.time_format(local.time(), "TIME_FORMAT"),
+                },
+                due=min(asked + CHANGE_REQUEST_ANSWER_WITHIN, activity.scheduled_start),
+                program=activity.enrolment.program,
+                kind="appointment_change",
+                enrolment=activity.enrolment,
+                activity=activity,
+                trigger_at=asked,
             )
         )
     return items

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .. import access
 from ..errors import NotFound
 from ..messaging import policy
 from ..models import (
@@ -19,7 +20,7 @@ from ..models import (
     Purpose,
     User,
 )
-from ..services.contact_preferences import _may_manage, _takes_calls_for
+from ..services.contact_preferences import _may_manage
 
 # The channels a consent is asked for, in the order the page shows them.
 CONSENT_CHANNELS: tuple[tuple[str, object], ...] = (
@@ -100,7 +101,7 @@ class ContactOnCall:
 def contact_on_call(*, actor: User, patient: Patient) -> ContactOnCall:
     """Her channel consents and contact settings, for whoever may open her timeline in the
     operator portal; anyone else gets the 404."""
-    if not _takes_calls_for(actor, patient):
+    if not access.takes_calls_for(actor, patient):
         raise NotFound(_("No such patient."))
     return ContactOnCall(
         consents=_channel_consents(patient)[0], settings=policy.preferences_of(patient)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Replace
+from django.utils import formats
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
@@ -170,9 +171,9 @@ def _interactions(
     rows: QuerySet[Interaction] = Interaction.objects.filter(own, patient=patient)
     if wanted is not None:
         rows = rows.filter(channel__in=wanted)
-    rows = rows.select_related("handled_by", "enrolment__program", "case").order_by(
-        "-occurred_at", "-pk"
-    )
+    rows = rows.select_related(
+        "handled_by", "enrolment__program", "case", "activity__module"
+    ).order_by("-occurred_at", "-pk")
     result = []
     for row in rows[:window]:
         reason, outcome, notes = split_summary(row.summary)
@@ -183,6 +184,12 @@ def _interactions(
         subject = " — ".join(part for part in (reason, notes[:300]) if part)
         if row.case_id:
             subject = f"{subject} (case #{row.case_id})"
+        if row.activity is not None and row.channel == Interaction.Channel.SMS:
+            when = localtime(row.activity.scheduled_start)
+            subject += " · " + _("reply about %(activity)s on %(when)s") % {
+                "activity": row.activity.module.name,
+                "when": formats.date_format(when, "SHORT_DATETIME_FORMAT"),
+            }
         result.append(
             TimelineItem(
                 when=row.occurred_at,

@@ -67,7 +67,7 @@ def _require_open(activity: Activity) -> None:
         )
 
 
-def _emit(verb: str, activity: Activity, *extra_operators: int | None) -> None:
+def emit_activity_event(verb: str, activity: Activity, *extra_operators: int | None) -> None:
     if verb == "activity.done":  # deliveries and nurse administrations move adherence
         refresh_adherence_on_commit([activity.enrolment_id])
     operators = {activity.assignee_id, *extra_operators} - {None}
@@ -146,7 +146,7 @@ def activity_complete(
     if "administered" in outcome and code in ADMINISTERING_MODULES:
         _record_dose(actor, activity, given=bool(outcome["administered"]), at=now)
     _audit(actor, "activity.complete", activity, {"module": code})
-    _emit("activity.done", activity)
+    emit_activity_event("activity.done", activity)
     return activity
 
 
@@ -212,7 +212,7 @@ def activity_reschedule(
         activity,
         {"to": new.pk, "start": start.isoformat(), "reason": reason},
     )
-    _emit("activity.rescheduled", activity)
+    emit_activity_event("activity.rescheduled", activity)
     notify_activity_change(activity=new, purpose=Purpose.ACTIVITY_RESCHEDULED)
     return new
 
@@ -231,7 +231,7 @@ def activity_cancel(
     activity.save(update_fields=["status", "status_reason", "cancel_cause"])
     new = engine.reschedule_per_policy(activity, today=today or timezone.localdate())
     _audit(actor, "activity.cancel", activity, {"reason": activity.status_reason, "next": _pk(new)})
-    _emit("activity.cancelled", activity)
+    emit_activity_event("activity.cancelled", activity)
     return new
 
 
@@ -252,7 +252,7 @@ def activity_no_show(
         _record_dose(actor, activity, given=False, at=activity.scheduled_start)
     new = engine.reschedule_per_policy(activity, today=today or timezone.localdate())
     _audit(actor, "activity.no_show", activity, {"next": _pk(new)})
-    _emit("activity.missed", activity)
+    emit_activity_event("activity.missed", activity)
     return new
 
 
@@ -289,7 +289,7 @@ def activity_assign(*, actor: User, activity: Activity, operator: Operator | Non
         activity,
         {"from": previous, "to": operator.pk if operator else None},
     )
-    _emit("activity.assigned", activity, previous)
+    emit_activity_event("activity.assigned", activity, previous)
     return activity
 
 

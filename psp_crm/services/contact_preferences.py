@@ -178,15 +178,6 @@ def _withdraw(
     return withdrawn
 
 
-def _takes_calls_for(actor: User, patient: Patient) -> bool:
-    """A clinical operator who may open the patient's timeline (a counsellor of her programs)."""
-    return (
-        access.has_role(actor, "operator")
-        and access.sees_clinical_data(actor, "operator")
-        and access.patients_for(actor, role="operator").filter(pk=patient.pk).exists()
-    )
-
-
 @transaction.atomic
 def channel_consent_withdraw_on_call(*, actor: User, patient: Patient, channel: str) -> int:
     """The patient asked on a call not to be contacted on ``channel`` any more: withdraw it now.
@@ -195,7 +186,7 @@ def channel_consent_withdraw_on_call(*, actor: User, patient: Patient, channel: 
     Staff may only withdraw on her behalf: giving a consent needs the patient (or her caregiver)
     in the portal, or provider staff with the signed document. Returns the consents withdrawn.
     """
-    if not (_takes_calls_for(actor, patient) or _may_manage(actor, patient)):
+    if not (access.takes_calls_for(actor, patient) or _may_manage(actor, patient)):
         raise AccessDenied("Only staff who may open the patient's record may record her request.")
     kind = consent_kind_for(channel)
     withdrawn = _withdraw(
@@ -319,7 +310,7 @@ def contact_preferences_update(
     them: they are how and when she is reached, not what she agreed to.
     """
     via = _manager_via(actor, patient)
-    if via is None and _takes_calls_for(actor, patient):
+    if via is None and access.takes_calls_for(actor, patient):
         via = Consent.Via.CONTACT_CENTRE
     if via is None:
         raise AccessDenied(

@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from ..errors import DomainError
 from ..events import enrolment_group, send_event_on_commit
-from ..models import Channel, Enrolment, InboundSms, Interaction, Message, Patient
+from ..models import Channel, Enrolment, InboundSms, Interaction, Message, Patient, Purpose
 from ..selectors.timeline import PHONE_SEPARATORS
+from .appointments import answer_in_sms, appointment_answer_by_sms
 from .audit import audit_write
 from .contact_preferences import channel_consent_withdraw_by_sms
 from .interactions import FUTURE_TOLERANCE, SUMMARY_MAX
@@ -34,6 +35,8 @@ FROM_NUMBER_MAX = 32
 MIN_DIGITS = 6
 ITALY = "39"
 NOT_A_DIGIT = re.compile(r"\D")
+# Messages that ask the patient to answer YES or NO about an appointment.
+APPOINTMENT_PURPOSES = (Purpose.ACTIVITY_CONFIRMATION, Purpose.ACTIVITY_RESCHEDULED)
 # Sends the patient may be replying to.
 SENT_STATUSES = (Message.Status.SENT, Message.Status.DELIVERED)
 # A whole text equal to one of these (any case, spacing or final punctuation) is an opt-out.
@@ -93,7 +96,7 @@ def _newest_sms_to(patients: list[Patient], before: dt.datetime) -> Message | No
             sent_at__isnull=False,
             sent_at__lte=before,
         )
-        .select_related("enrolment")
+        .select_related("enrolment", "activity")
         .order_by("-sent_at", "-pk")
         .first()
     )
@@ -125,6 +128,26 @@ def _validate(provider_ref: str, from_number: str, body: str, sent_at: dt.dateti
             errors["sent_at"] = "The sending time is in the future."
     if errors:
         raise DomainError(errors)
+
+
+def _appointment_answer(sms: InboundSms, reply_to: Message | None, interaction: Interaction) -> str:
+    """YES or NO to the appointment SMS she replied to: recorded on the activity; the answer."""
+    if (
+        reply_to is None
+        or reply_to.purpose not in APPOINTMENT_PURPOSES
+        or reply_to.activity is None
+    ):
+        return ""
+    answer = answer_in_sms(sms.body)
+    if answer is None:
+        return ""
+    if not appointment_answer_by_sms(
+        interaction=interaction, activity=reply_to.activity, answer=answer
+    ):
+        return ""
+    sms.appointment_answer = answer
+    sms.save(update_fields=["appointment_answer"])
+    return answer
 
 
 @transaction.atomic
@@ -197,6 +220,7 @@ def inbound_sms_receive(
         handled_by=None,
         summary=body,
     )
+    answer = _appointment_answer(sms, reply_to, interaction)
     audit_write(
         actor=None,
         action="create",
@@ -207,6 +231,7 @@ def inbound_sms_receive(
             "status": sms.status,
             "interaction": interaction.pk,
             "in_reply_to": reply_to.pk if reply_to else None,
+            "appointment_answer": answer,
         },
     )
     if enrolment is not None:

@@ -53,7 +53,7 @@ def written() -> tuple[int, int, int]:
 def test_signed_reply_lands_on_annas_timeline(client, anna):
     response = post(client, payload(sent_at="2026-01-01T10:00:00+01:00"))
     assert response.status_code == 201
-    assert response.json() == {"status": "matched", "opt_out": False}
+    assert response.json() == {"status": "matched", "opt_out": False, "appointment_answer": None}
     sms = InboundSms.objects.get(provider_ref="sms-0001")
     assert sms.patient == anna
     interaction = Interaction.objects.get(patient=anna, channel="sms", direction="in")
@@ -82,7 +82,7 @@ def test_stop_withdraws_annas_sms_consent_and_shows_on_her_timeline(client, anna
     ).exists()
     response = post(client, payload(id="sms-stop", text="STOP"))
     assert response.status_code == 201
-    assert response.json() == {"status": "matched", "opt_out": True}
+    assert response.json() == {"status": "matched", "opt_out": True, "appointment_answer": None}
     assert not Consent.objects.filter(
         patient=anna, kind=Consent.Kind.CHANNEL_SMS, withdrawn_at__isnull=True
     ).exists()
@@ -169,7 +169,7 @@ def test_unknown_number_is_kept_unmatched(client, anna):
     before = Interaction.objects.count()
     response = post(client, payload(id="sms-0002", **{"from": "+39 333 123 4567"}))
     assert response.status_code == 201
-    assert response.json() == {"status": "unmatched", "opt_out": False}
+    assert response.json() == {"status": "unmatched", "opt_out": False, "appointment_answer": None}
     sms = InboundSms.objects.get(provider_ref="sms-0002")
     assert sms.status == InboundSms.Status.UNMATCHED and sms.patient is None
     assert Interaction.objects.count() == before
