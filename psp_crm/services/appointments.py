@@ -34,12 +34,20 @@ SELF_SERVICE_CHANNELS = (Interaction.Channel.WEB, Interaction.Channel.APP)
 # appointment the SMS replied to. Italian and English, as the templates ask.
 YES_WORDS = frozenset({"si", "sì", "s", "yes", "y", "ok", "confermo", "conferma", "confirm", "1"})
 CHANGE_WORDS = frozenset({"no", "n", "cambia", "cambio", "sposta", "change", "2"})
+# Courtesies around the answer (``Sì, grazie!``, ``ok thanks``) do not change it.
+POLITE_WORDS = frozenset({"grazie", "mille", "ciao", "thanks", "thank", "you", "please"})
 NOT_A_WORD = re.compile(r"[^\w ]+")
 
 
 def answer_in_sms(body: str) -> str | None:
-    """The answer an SMS text gives (``Sì!`` → confirmed, `` no `` → change requested), or None."""
-    words = " ".join(NOT_A_WORD.sub(" ", body or "").split()).lower()
+    """The answer an SMS text gives (``Sì!`` → confirmed, ``no grazie`` → change requested).
+
+    Only a text that is nothing but the answer (and courtesies) counts: ``OK, taken`` or ``no
+    problem, I'll be there`` are left for a person to read. None when it is not an answer.
+    """
+    words = " ".join(
+        w for w in NOT_A_WORD.sub(" ", body or "").lower().split() if w not in POLITE_WORDS
+    )
     if words in YES_WORDS:
         return Answer.CONFIRMED
     if words in CHANGE_WORDS:

@@ -3,13 +3,25 @@ replayed or malformed is refused, and nothing is written."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 
 import pytest
+from django.utils import timezone
 
-from psp_crm.models import AuditEvent, Consent, InboundSms, Interaction, Patient
+from psp_crm.models import (
+    Activity,
+    AuditEvent,
+    Consent,
+    Enrolment,
+    InboundSms,
+    Interaction,
+    Message,
+    Patient,
+)
 from psp_crm.webhooks import sign_sms_webhook
+from tests.factories import ActivityFactory
 
 URL = "/hooks/sms/inbound/"
 SECRET = "test-sms-secret"
@@ -203,3 +215,30 @@ def test_no_session_is_needed_and_csrf_is_not_asked(anna):
 
     strict = Client(enforce_csrf_checks=True)
     assert post(strict, payload(id="sms-0003")).status_code == 201
+
+
+def test_yes_to_the_appointment_sms_confirms_it(client, anna):
+    """The day-before SMS asked her to reply YES or NO: her YES confirms the visit."""
+    enrolment = Enrolment.objects.get(patient=anna, program__code="MS-ADHERE")
+    visit = ActivityFactory(enrolment=enrolment)
+    Message.objects.create(
+        patient=anna,
+        enrolment=enrolment,
+        activity=visit,
+        purpose="activity_confirmation",
+        channel="sms",
+        to_address=anna.phone,
+        body="Reply YES to confirm or NO to change it.",
+        status=Message.Status.SENT,
+        sent_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    response = post(client, payload(id="sms-yes-1", text="Confermo, grazie."))
+    assert response.status_code == 201
+    assert response.json() == {
+        "status": "matched",
+        "opt_out": False,
+        "appointment_answer": "confirmed",
+    }
+    visit.refresh_from_db()
+    assert visit.status == Activity.Status.CONFIRMED
+    assert visit.patient_answer == Activity.PatientAnswer.CONFIRMED
