@@ -22,7 +22,7 @@ from portals.common.views import PortalView
 from psp_crm.access import Role
 from psp_crm.attachments import attachment_response
 from psp_crm.errors import AccessDenied, NotFound
-from psp_crm.models import Activity, DiaryEntry, Patient
+from psp_crm.models import Activity, DiaryEntry, Patient, Purpose
 from psp_crm.selectors.appointments import appointment_for
 from psp_crm.selectors.contact_preferences import (
     CONSENT_CHANNELS,
@@ -155,6 +155,10 @@ def _links(code: str | None) -> dict[str, str]:
     if not code:
         links["delegations"] = reverse("patient:delegations")
     return links
+
+
+# Messages that ask her to confirm an appointment or to ask for another time.
+ASKS_ANSWER = (Purpose.ACTIVITY_CONFIRMATION, Purpose.ACTIVITY_RESCHEDULED)
 
 
 def _offer_answers(activities: list, code: str | None) -> None:
@@ -701,8 +705,14 @@ class MessagesView(PatientChoiceMixin, PatientScopedView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         actor = self.request.user
+        page = messages_for(actor, patient=self.patient, page=self.request.GET.get("page"))
+        # A confirmation or a reschedule notice links to the appointment while she may answer.
+        _offer_answers(
+            [m.activity for m in page.object_list if m.activity_id and m.purpose in ASKS_ANSWER],
+            self.code,
+        )
         return super().get_context_data(
-            page_obj=messages_for(actor, patient=self.patient, page=self.request.GET.get("page")),
+            page_obj=page,
             unread=unread_count(actor, patient=self.patient),
             **kwargs,
         )

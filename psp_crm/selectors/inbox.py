@@ -51,7 +51,9 @@ def inbox_messages(user: User, *, patient: Patient | None = None) -> QuerySet[Me
         if patient.user_id is not None:
             about |= Q(patient__isnull=True, recipient_id=patient.user_id)
         messages = messages.filter(about)
-    return messages.select_related("patient", "enrolment__program").order_by("-created_at", "-pk")
+    return messages.select_related("patient", "enrolment__program", "activity__module").order_by(
+        "-created_at", "-pk"
+    )
 
 
 def messages_for(

@@ -12,7 +12,16 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from psp_crm.models import Activity, Enrolment, Interaction, Operator, Patient
+from psp_crm.models import (
+    Activity,
+    Channel,
+    Enrolment,
+    Interaction,
+    Message,
+    Operator,
+    Patient,
+    Purpose,
+)
 from tests.factories import ActivityFactory
 from tests.test_access_matrix import (
     ACCOUNTS,
@@ -122,6 +131,25 @@ def test_a_started_appointment_is_a_400_and_offers_no_buttons(signed_in, visit):
     assert "already started" in response.content.decode()
     page = client.get(f"/patient/appointments/{visit.pk}/").content.decode()
     assert 'data-testid="answer-form"' not in page
+
+
+def test_the_in_app_confirmation_links_to_the_appointment(signed_in, anna, visit):
+    Message.objects.create(
+        patient=anna,
+        recipient=anna.user,
+        enrolment=visit.enrolment,
+        activity=visit,
+        purpose=Purpose.ACTIVITY_CONFIRMATION,
+        channel=Channel.IN_APP,
+        subject="Please confirm",
+        body="Your visit is tomorrow.",
+        status=Message.Status.SENT,
+        sent_at=timezone.now(),
+    )
+    html = signed_in(ANNA).get("/patient/messages/").content.decode()
+    assert f'href="/patient/appointments/{visit.pk}/" data-testid="answer-link"' in html
+    luca = signed_in(LUCA).get(f"/patient/p/{anna.code}/messages/").content.decode()
+    assert f'href="/patient/p/{anna.code}/appointments/{visit.pk}/"' in luca
 
 
 # --- the app ---------------------------------------------------------------------------------
