@@ -292,13 +292,17 @@ class ActivityAdmin(ScopedAdmin):
         enrolment_program_code,
         "assignee",
         "status",
+        "patient_answer",
     )
     list_filter = (
         "status",
+        "patient_answer",
         program_filter("enrolment__program"),
         ("scheduled_start", admin.DateFieldListFilter),
         "cold_chain",
     )
+    # Her answer comes from her (portal, app, SMS) or a call: ``services.appointments``.
+    readonly_fields = ("patient_answer", "patient_answered_at")
     list_select_related = ("module", "enrolment__patient", "enrolment__program", "assignee__user")
     search_fields = ("=enrolment__patient__code",)
     autocomplete_fields = ("enrolment", "assignee", "partner", "module")

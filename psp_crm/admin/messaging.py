@@ -240,8 +240,15 @@ class ChannelPreferenceAdmin(NoDeleteMixin, ScopedAdmin):
 class InboundSmsAdmin(ReadOnlyAdminMixin, ScopedAdmin):
     scope = "patient"
     audit_patient_path = "patient"
-    list_display = ("received_at", "from_number", "patient", "status", "opt_out")
-    list_filter = ("status", "opt_out")
+    list_display = (
+        "received_at",
+        "from_number",
+        "patient",
+        "status",
+        "opt_out",
+        "appointment_answer",
+    )
+    list_filter = ("status", "opt_out", "appointment_answer")
     search_fields = ("=from_number", "=patient__code", "=provider_ref")
 
 
