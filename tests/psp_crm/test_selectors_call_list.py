@@ -390,6 +390,7 @@ def test_call_list_page_counts_filters_and_pages(world, today):
         "missed_doses": 5,
         "missed_delivery": 0,
         "case": 1,
+        "appointment_change": 0,
     }
     assert everything.total == 6 and everything.pages == 3 and everything.page == 1
     assert len(everything.items) == 2 and everything.has_next and not everything.has_previous
