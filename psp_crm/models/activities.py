@@ -129,6 +129,12 @@ class Activity(models.Model):
                 condition=Q(assignee__isnull=True, status__in=("planned", "confirmed")),
                 name="activity_unassigned_open",
             ),
+            # The call list's appointments to change: few rows among many.
+            models.Index(
+                fields=["scheduled_end"],
+                condition=Q(patient_answer="change_requested", status__in=("planned", "confirmed")),
+                name="activity_change_requested",
+            ),
         ]
 
     def __str__(self) -> str:
