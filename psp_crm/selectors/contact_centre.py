@@ -1,5 +1,6 @@
 """What the contact centre must look at now, for the control room: messages that failed or are
-being retried, cases past their SLA or escalated — counted over the staff member's programs."""
+being retried, cases past their SLA or escalated, appointments patients asked to change —
+counted over the staff member's programs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from .. import access
-from ..models import Case, Message, User
+from ..models import Activity, Case, Message, User
 
 
 @dataclass(frozen=True)
@@ -18,12 +19,14 @@ class ContactCentreCounts:
     messages_retrying: int
     cases_overdue: int
     cases_escalated: int
+    appointments_to_change: int = 0
 
 
 def contact_centre_counts(
     *, actor: User, program: int | None = None, now=None
 ) -> ContactCentreCounts:
-    """Failed and retrying messages, overdue and escalated open cases (two queries)."""
+    """Failed and retrying messages, overdue and escalated open cases, appointments to change
+    (three queries)."""
     now = now or timezone.now()
     if not access.has_role(actor, "provider_staff"):
         return ContactCentreCounts(0, 0, 0, 0)
@@ -39,7 +42,14 @@ def contact_centre_counts(
         overdue=Count("pk", filter=open_cases & Q(sla_paused_at__isnull=True, due_at__lt=now)),
         escalated=Count("pk", filter=open_cases & Q(escalation_level__gt=0)),
     )
+    to_change = Activity.objects.filter(
+        enrolment__in=enrolments,
+        patient_answer=Activity.PatientAnswer.CHANGE_REQUESTED,
+        status__in=Activity.OPEN_STATUSES,
+        scheduled_end__gt=now,
+    ).count()
     return ContactCentreCounts(
+        appointments_to_change=to_change,
         messages_failed=messages["failed"],
         messages_retrying=messages["retrying"],
         cases_overdue=cases["overdue"],

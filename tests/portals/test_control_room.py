@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from psp_crm.models import Activity, Operator, Program
-from tests.factories import ProviderStaffFactory
+from tests.factories import ActivityFactory, ProviderStaffFactory
 
 OPS = "ops@curaplus.example"
 VERDI = "nurse.verdi@curaplus.example"
@@ -117,6 +117,12 @@ def test_staff_see_what_the_contact_centre_must_look_at(signed_in, demo_world):
     assert 'data-testid="contact-centre-counts"' in html
     assert "1 message failed" in html
     assert "/admin/psp_crm/message/?status__exact=failed" in html
+    assert "0 appointments to change" in html
+    assert "/admin/psp_crm/activity/?patient_answer__exact=change_requested" in html
+    listing = signed_in("ops@curaplus.example").get(
+        "/admin/psp_crm/activity/?patient_answer__exact=change_requested&status__exact=planned"
+    )
+    assert listing.status_code == 200
 
 
 def test_contact_centre_counts_are_scoped_and_counted(demo_world):
@@ -137,7 +143,10 @@ def test_contact_centre_counts_are_scoped_and_counted(demo_world):
         due_at=timezone.now() - dt.timedelta(hours=1),
         escalation_level=1,
     )
+    ActivityFactory(enrolment=enrolment, patient_answer="change_requested")
+    ActivityFactory(enrolment=enrolment, patient_answer="change_requested", status="cancelled")
     after = contact_centre_counts(actor=ops)
+    assert after.appointments_to_change == before.appointments_to_change + 1
     assert after.messages_retrying == before.messages_retrying + 1
     assert after.cases_overdue == before.cases_overdue + 1
     assert after.cases_escalated == before.cases_escalated + 1
