@@ -7,7 +7,9 @@ audit events, operators and the ``@bench.example`` logins). It seeds N active en
 program on a daily self-administered tablet (7 doses a week, started 30 days ago) — every patient
 with a phone number, half of them with an app login (and the push consent), 80 % with the SMS
 and phone consents — and a dose diary up to yesterday, in which half of the enrolments have no
-dose in the last two days. Seeding is set-based (``INSERT … SELECT`` over ``generate_series``).
+dose in the last two days; each enrolment has ten past home visits (done) and one tomorrow, and
+one patient in twenty asked an hour ago to change tomorrow's (the call list's appointments to
+change). Seeding is set-based (``INSERT … SELECT`` over ``generate_series``).
 With ``PSP_OUTBOX_DIR`` in a temporary directory and a dummy tasks backend (so that nothing is
 delivered while queueing), it times at today 12:00 Europe/Rome:
 
@@ -127,6 +129,7 @@ def seed(n: int, today: dt.date) -> dict[str, object]:
     from psp_crm import access
     from psp_crm.demo.messaging import create_message_templates
     from psp_crm.models import (
+        Activity,
         Consent,
         DiaryEntry,
         Enrolment,
@@ -135,6 +138,7 @@ def seed(n: int, today: dt.date) -> dict[str, object]:
         Patient,
         Product,
         Program,
+        ServiceModule,
         User,
     )
 
@@ -255,6 +259,41 @@ def seed(n: int, today: dt.date) -> dict[str, object]:
             "CROSS JOIN LATERAL (SELECT s.day::date AS d) g "
             f"WHERE e.program_id = {int(program.pk)} AND NOT (e.id %% 2 = 0 "
             f"AND g.d >= DATE '{(today - dt.timedelta(days=2)).isoformat()}')",
+        )
+        # Ten past home visits per enrolment (done), one tomorrow 10:00–12:00 Rome; every
+        # twentieth patient asked an hour ago to change tomorrow's.
+        visit, _ = ServiceModule.objects.get_or_create(
+            code="bench-home-visit",
+            defaults={
+                "name": "Bench home visit",
+                "performer_role": Operator.Role.NURSE,
+                "channel": ServiceModule.Channel.HOME_VISIT,
+            },
+        )
+        tomorrow = today + dt.timedelta(days=1)
+        asked = timezone.now() - dt.timedelta(hours=1)
+        figures["home visits"] = _run(
+            Activity,
+            {
+                "enrolment_id": "e.id",
+                "module_id": str(int(visit.pk)),
+                "scheduled_start": "(g.d + TIME '10:00') AT TIME ZONE 'Europe/Rome'",
+                "scheduled_end": "(g.d + TIME '12:00') AT TIME ZONE 'Europe/Rome'",
+                "status": f"CASE WHEN g.d < DATE '{today.isoformat()}' THEN 'done' "
+                "ELSE 'planned' END",
+                "patient_answer": f"CASE WHEN g.d = DATE '{tomorrow.isoformat()}' "
+                "AND e.id %% 20 = 0 THEN 'change_requested' ELSE '' END",
+                "patient_answered_at": f"CASE WHEN g.d = DATE '{tomorrow.isoformat()}' "
+                f"AND e.id %% 20 = 0 THEN TIMESTAMPTZ '{asked.isoformat()}' END",
+                "assignee_id": "NULL",
+                "partner_id": "NULL",
+                "linked_to_id": "NULL",
+                "rescheduled_from_id": "NULL",
+                "step_id": "NULL",
+            },
+            f"{enrolment_t} e CROSS JOIN generate_series(0, 10) AS s(k) "
+            f"CROSS JOIN LATERAL (SELECT DATE '{tomorrow.isoformat()}' - s.k * 3 AS d) g "
+            f"WHERE e.program_id = {int(program.pk)}",
         )
         # One counsellor staffing the program (as ``program_add_operator`` grants it).
         counsellor = User.objects.create_user(
