@@ -339,6 +339,24 @@ class ActivityFactory(DjangoModelFactory):
     scheduled_end = factory.LazyAttribute(lambda a: a.scheduled_start + dt.timedelta(hours=1))
 
 
+def confirmation_sms(activity: Activity, *, hours_ago: float = 1) -> Message:
+    """The day-before SMS about ``activity``, sent ``hours_ago``."""
+    when = timezone.now() - dt.timedelta(hours=hours_ago)
+    patient = activity.enrolment.patient
+    return Message.objects.create(
+        patient=patient,
+        enrolment=activity.enrolment,
+        activity=activity,
+        purpose="activity_confirmation",
+        channel="sms",
+        to_address=patient.phone,
+        body="Reply YES to confirm or NO to change it.",
+        status=Message.Status.SENT,
+        sent_at=when,
+        created_at=when,
+    )
+
+
 class DiaryEntryFactory(DjangoModelFactory):
     class Meta:
         model = DiaryEntry

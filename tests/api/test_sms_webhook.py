@@ -3,12 +3,10 @@ replayed or malformed is refused, and nothing is written."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 
 import pytest
-from django.utils import timezone
 
 from psp_crm.models import (
     Activity,
@@ -17,11 +15,10 @@ from psp_crm.models import (
     Enrolment,
     InboundSms,
     Interaction,
-    Message,
     Patient,
 )
 from psp_crm.webhooks import sign_sms_webhook
-from tests.factories import ActivityFactory
+from tests.factories import ActivityFactory, confirmation_sms
 
 URL = "/hooks/sms/inbound/"
 SECRET = "test-sms-secret"
@@ -221,17 +218,7 @@ def test_yes_to_the_appointment_sms_confirms_it(client, anna):
     """The day-before SMS asked her to reply YES or NO: her YES confirms the visit."""
     enrolment = Enrolment.objects.get(patient=anna, program__code="MS-ADHERE")
     visit = ActivityFactory(enrolment=enrolment)
-    Message.objects.create(
-        patient=anna,
-        enrolment=enrolment,
-        activity=visit,
-        purpose="activity_confirmation",
-        channel="sms",
-        to_address=anna.phone,
-        body="Reply YES to confirm or NO to change it.",
-        status=Message.Status.SENT,
-        sent_at=timezone.now() - dt.timedelta(hours=1),
-    )
+    confirmation_sms(visit)
     response = post(client, payload(id="sms-yes-1", text="Confermo, grazie."))
     assert response.status_code == 201
     assert response.json() == {

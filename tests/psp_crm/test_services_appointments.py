@@ -29,6 +29,7 @@ from tests.factories import (
     OperatorFactory,
     ServiceModuleFactory,
     build_world,
+    confirmation_sms,
     record_events,
 )
 
@@ -51,24 +52,6 @@ def world(db):
 def visit(world) -> Activity:
     """Tomorrow's home visit by the world's nurse."""
     return ActivityFactory(enrolment=world.enrolment, assignee=world.nurse)
-
-
-def confirmation_sms(activity: Activity, *, hours_ago: float = 1) -> Message:
-    """The day-before SMS about ``activity``, sent ``hours_ago``."""
-    when = timezone.now() - dt.timedelta(hours=hours_ago)
-    patient = activity.enrolment.patient
-    return Message.objects.create(
-        patient=patient,
-        enrolment=activity.enrolment,
-        activity=activity,
-        purpose="activity_confirmation",
-        channel="sms",
-        to_address=patient.phone,
-        body="Reply YES to confirm or NO to change it.",
-        status=Message.Status.SENT,
-        sent_at=when,
-        created_at=when,
-    )
 
 
 # --- the words of an SMS answer ------------------------------------------------------------------
