@@ -315,9 +315,20 @@ PSP_REPORT_ATTACHMENT_MAX_FILES = env_int("PSP_REPORT_ATTACHMENT_MAX_FILES", 5)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "django.utils.log.AdminEmailHandler",
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler is dropped: its records reach the root's once (daphne's
+        # request lines printed twice otherwise); errors still e-mail the ADMINS in production.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
         "django.tasks": {"level": "WARNING"},  # one line per task state otherwise
     },
