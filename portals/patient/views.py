@@ -22,7 +22,7 @@ from portals.common.views import PortalView
 from psp_crm.access import Role
 from psp_crm.attachments import attachment_response
 from psp_crm.errors import AccessDenied, NotFound
-from psp_crm.models import Activity, DiaryEntry, Patient, Purpose
+from psp_crm.models import Activity, DiaryEntry, Patient
 from psp_crm.selectors.appointments import appointment_for
 from psp_crm.selectors.contact_preferences import (
     CONSENT_CHANNELS,
@@ -49,7 +49,7 @@ from psp_crm.selectors.patients import (
     writable_enrolments,
 )
 from psp_crm.selectors.reports import attachment_for, report_for, report_thread, reports_inbox
-from psp_crm.services.appointments import appointment_answer, is_answerable
+from psp_crm.services.appointments import ASKING_PURPOSES, appointment_answer, is_answerable
 from psp_crm.services.audit import audit_patient_read
 from psp_crm.services.contact_preferences import (
     channel_consent_set,
@@ -155,10 +155,6 @@ def _links(code: str | None) -> dict[str, str]:
     if not code:
         links["delegations"] = reverse("patient:delegations")
     return links
-
-
-# Messages that ask her to confirm an appointment or to ask for another time.
-ASKS_ANSWER = (Purpose.ACTIVITY_CONFIRMATION, Purpose.ACTIVITY_RESCHEDULED)
 
 
 def _offer_answers(activities: list, code: str | None) -> None:
@@ -708,7 +704,11 @@ class MessagesView(PatientChoiceMixin, PatientScopedView):
         page = messages_for(actor, patient=self.patient, page=self.request.GET.get("page"))
         # A confirmation or a reschedule notice links to the appointment while she may answer.
         _offer_answers(
-            [m.activity for m in page.object_list if m.activity_id and m.purpose in ASKS_ANSWER],
+            [
+                m.activity
+                for m in page.object_list
+                if m.activity_id and m.purpose in ASKING_PURPOSES
+            ],
             self.code,
         )
         return super().get_context_data(
@@ -770,7 +770,6 @@ class AppointmentView(PatientScopedView):
                         _("We got your request: the team will call you to agree a new time."),
                     )
                 return HttpResponseRedirect(self.url("appointment", activity_id=activity.pk))
-        activity.refresh_from_db()
         return self.render_to_response(
             self.get_context_data(activity=activity, form=form), status=400
         )

@@ -46,6 +46,7 @@ from ..models import (
     ServiceModule,
     User,
 )
+from .appointments import change_requests
 
 DELIVERY_MODULE = "drug-delivery"
 LOOKBACK_DAYS = 7
@@ -441,12 +442,7 @@ def _case_call_backs(actor: User, enrolments, now: dt.datetime) -> list[CallList
 def _change_requests(enrolments, now: dt.datetime) -> list[CallListItem]:
     """Appointments she asked to change, still open and not over: call her to agree another."""
     rows = (
-        Activity.objects.filter(
-            enrolment__in=enrolments,
-            status__in=Activity.OPEN_STATUSES,
-            patient_answer=Activity.PatientAnswer.CHANGE_REQUESTED,
-            scheduled_end__gt=now,
-        )
+        change_requests(enrolments, now)
         .select_related("module", "enrolment__patient", "enrolment__program")
         .order_by("scheduled_start", "pk")
     )

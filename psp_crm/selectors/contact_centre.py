@@ -10,7 +10,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from .. import access
-from ..models import Activity, Case, Message, User
+from ..models import Case, Message, User
+from .appointments import change_requests
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,7 @@ def contact_centre_counts(
         overdue=Count("pk", filter=open_cases & Q(sla_paused_at__isnull=True, due_at__lt=now)),
         escalated=Count("pk", filter=open_cases & Q(escalation_level__gt=0)),
     )
-    to_change = Activity.objects.filter(
-        enrolment__in=enrolments,
-        patient_answer=Activity.PatientAnswer.CHANGE_REQUESTED,
-        status__in=Activity.OPEN_STATUSES,
-        scheduled_end__gt=now,
-    ).count()
+    to_change = change_requests(enrolments, now).count()
     return ContactCentreCounts(
         appointments_to_change=to_change,
         messages_failed=messages["failed"],

@@ -39,7 +39,8 @@ TEMPERATURE_LIMITS = (Decimal("-30"), Decimal("50"))
 ADMINISTERING_MODULES = frozenset({"home-infusion", "nurse-home-visit", "self-injection-training"})
 
 
-def _locked(activity: Activity) -> Activity:
+def lock_activity(activity: Activity) -> Activity:
+    """The activity again, locked for update, with what the services read of it."""
     return (
         Activity.objects.select_for_update(of=("self",))
         .select_related("enrolment__program", "enrolment__patient", "module", "step", "assignee")
@@ -119,7 +120,7 @@ def activity_complete(
     A nurse's drug administration (``outcome["administered"]``) is also written to the therapy
     diary as a dose with source *nurse*, so it counts toward adherence.
     """
-    activity = _locked(activity)
+    activity = lock_activity(activity)
     _check_actor(actor, activity)
     _require_open(activity)
     now = now or timezone.now()
@@ -193,7 +194,7 @@ def activity_reschedule(
     now: dt.datetime | None = None,
 ) -> Activity:
     """Move an activity: it becomes *rescheduled* and a new attempt takes its place."""
-    activity = _locked(activity)
+    activity = lock_activity(activity)
     _check_actor(actor, activity)
     _require_open(activity)
     reason = _reason(reason)
@@ -222,7 +223,7 @@ def activity_cancel(
     *, actor: User, activity: Activity, reason: str, today: dt.date | None = None
 ) -> Activity | None:
     """Cancel an activity with a reason; the step's policy may plan another attempt."""
-    activity = _locked(activity)
+    activity = lock_activity(activity)
     _check_actor(actor, activity)
     _require_open(activity)
     activity.status = Activity.Status.CANCELLED
@@ -240,7 +241,7 @@ def activity_no_show(
     *, actor: User, activity: Activity, reason: str = "", today: dt.date | None = None
 ) -> Activity | None:
     """Mark that the patient was not there (missed); the step's policy may plan another attempt."""
-    activity = _locked(activity)
+    activity = lock_activity(activity)
     _check_actor(actor, activity)
     _require_open(activity)
     if activity.scheduled_start > timezone.now():
@@ -263,7 +264,7 @@ def _pk(activity: Activity | None) -> int | None:
 @transaction.atomic
 def activity_assign(*, actor: User, activity: Activity, operator: Operator | None) -> Activity:
     """Provider staff give an activity to an operator (or put it back in the unassigned queue)."""
-    activity = _locked(activity)
+    activity = lock_activity(activity)
     if not (
         access.has_role(actor, "provider_staff")
         and access.can_manage_program(actor, activity.enrolment.program)

@@ -12,16 +12,17 @@ change it leaves it planned and puts a call on the contact centre's outbound lis
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from .. import access
 from ..errors import DomainError, NotFound
-from ..models import Activity, Interaction, User
-from .activities import emit_activity_event
+from ..messaging.replies import reply_words
+from ..models import Activity, Interaction, Purpose, User
+from .activities import emit_activity_event, lock_activity
 from .audit import audit_write
 from .interactions import SUMMARY_MAX
 from .reminders import CONFIRMED_CHANNELS
@@ -36,7 +37,8 @@ YES_WORDS = frozenset({"si", "sì", "s", "yes", "y", "ok", "confermo", "conferma
 CHANGE_WORDS = frozenset({"no", "n", "cambia", "cambio", "sposta", "change", "2"})
 # Courtesies around the answer (``Sì, grazie!``, ``ok thanks``) do not change it.
 POLITE_WORDS = frozenset({"grazie", "mille", "ciao", "thanks", "thank", "you", "please"})
-NOT_A_WORD = re.compile(r"[^\w ]+")
+# The messages that ask her to answer (in-app they link to the appointment, by SMS she replies).
+ASKING_PURPOSES = (Purpose.ACTIVITY_CONFIRMATION, Purpose.ACTIVITY_RESCHEDULED)
 
 
 def answer_in_sms(body: str) -> str | None:
@@ -45,14 +47,21 @@ def answer_in_sms(body: str) -> str | None:
     Only a text that is nothing but the answer (and courtesies) counts: ``OK, taken`` or ``no
     problem, I'll be there`` are left for a person to read. None when it is not an answer.
     """
-    words = " ".join(
-        w for w in NOT_A_WORD.sub(" ", body or "").lower().split() if w not in POLITE_WORDS
-    )
+    words = " ".join(w for w in reply_words(body) if w not in POLITE_WORDS)
     if words in YES_WORDS:
         return Answer.CONFIRMED
     if words in CHANGE_WORDS:
         return Answer.CHANGE_REQUESTED
     return None
+
+
+def answerable(now: dt.datetime) -> Q:
+    """``is_answerable`` as a filter on activities."""
+    return Q(
+        status__in=Activity.OPEN_STATUSES,
+        scheduled_start__gt=now,
+        module__channel__in=CONFIRMED_CHANNELS,
+    )
 
 
 def is_answerable(activity: Activity, now: dt.datetime | None = None) -> bool:
@@ -76,14 +85,6 @@ def _answer_words(activity: Activity, answer: str) -> str:
         "activity": activity.module.name,
         "when": when,
     }
-
-
-def _lock(activity: Activity) -> Activity:
-    return (
-        Activity.objects.select_for_update(of=("self",))
-        .select_related("module", "enrolment__patient", "enrolment__program")
-        .get(pk=activity.pk)
-    )
 
 
 def _check(activity: Activity, answer: str, note: str, now: dt.datetime) -> None:
@@ -166,7 +167,7 @@ def appointment_answer(
     app (``app``); a counsellor who may open her timeline records what she said on a call
     (``phone``). Anyone else gets NotFound. The same answer again changes nothing.
     """
-    activity = _lock(activity)
+    activity = lock_activity(activity)
     _who_answers(actor, activity, channel)
     note = (note or "").strip()
     now = timezone.now()
@@ -198,7 +199,7 @@ def appointment_answer_by_sms(*, interaction: Interaction, activity: Activity, a
     Returns whether the answer was taken: an appointment that is over, cancelled or already
     started keeps its state (the reply stays on the timeline for the counsellor to read).
     """
-    activity = _lock(activity)
+    activity = lock_activity(activity)
     now = timezone.now()
     if answer not in ANSWERS or not is_answerable(activity, now):
         return False

@@ -23,9 +23,10 @@ from django.utils import timezone
 
 from ..errors import DomainError
 from ..events import enrolment_group, send_event_on_commit
-from ..models import Channel, Enrolment, InboundSms, Interaction, Message, Patient, Purpose
+from ..messaging.replies import reply_words
+from ..models import Channel, Enrolment, InboundSms, Interaction, Message, Patient
 from ..selectors.timeline import PHONE_SEPARATORS
-from .appointments import answer_in_sms, appointment_answer_by_sms
+from .appointments import ASKING_PURPOSES, answer_in_sms, appointment_answer_by_sms
 from .audit import audit_write
 from .contact_preferences import channel_consent_withdraw_by_sms
 from .interactions import FUTURE_TOLERANCE, SUMMARY_MAX
@@ -35,21 +36,17 @@ FROM_NUMBER_MAX = 32
 MIN_DIGITS = 6
 ITALY = "39"
 NOT_A_DIGIT = re.compile(r"\D")
-# Messages that ask the patient to answer YES or NO about an appointment.
-APPOINTMENT_PURPOSES = (Purpose.ACTIVITY_CONFIRMATION, Purpose.ACTIVITY_RESCHEDULED)
 # Sends the patient may be replying to.
 SENT_STATUSES = (Message.Status.SENT, Message.Status.DELIVERED)
 # A whole text equal to one of these (any case, spacing or final punctuation) is an opt-out.
 STOP_WORDS = frozenset(
     {"stop", "stop sms", "stopsms", "stop all", "unsubscribe", "annulla", "cancella", "basta"}
 )
-NOT_A_WORD = re.compile(r"[^\w ]+")
 
 
 def is_stop_word(body: str) -> bool:
     """Whether the SMS text asks to stop the SMS (``Stop.``, `` STOP SMS``, ``annulla!``)."""
-    words = " ".join(NOT_A_WORD.sub(" ", body).split()).lower()
-    return words in STOP_WORDS
+    return " ".join(reply_words(body)) in STOP_WORDS
 
 
 class Replayed(DomainError):
@@ -132,11 +129,7 @@ def _validate(provider_ref: str, from_number: str, body: str, sent_at: dt.dateti
 
 def _appointment_answer(sms: InboundSms, reply_to: Message | None, interaction: Interaction) -> str:
     """YES or NO to the appointment SMS she replied to: recorded on the activity; the answer."""
-    if (
-        reply_to is None
-        or reply_to.purpose not in APPOINTMENT_PURPOSES
-        or reply_to.activity is None
-    ):
+    if reply_to is None or reply_to.purpose not in ASKING_PURPOSES or reply_to.activity is None:
         return ""
     answer = answer_in_sms(sms.body)
     if answer is None:
